@@ -1,0 +1,1 @@
+export class HakoError extends Error { constructor(message: string) { super(message); this.name = 'HakoError'; } }
