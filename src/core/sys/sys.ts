@@ -33,8 +33,6 @@ export interface ExecRequest {
   path: string;
   argv: string[];
   env: string[];
-  /** Listening socket fd from `listenUnix`; the agent accepts one connection first. -1: none. */
-  startFd: number;
   /** Descriptors from this number up are closed on exec (3 + number of preserved fds). */
   closeFrom: number;
   /** A compiled seccomp BPF program (struct sock_filter array) installed after the wait. */
@@ -105,8 +103,26 @@ export interface Sys {
   seccomp(program: Uint8Array, flags: number): Promise<void>;
 
   /**
-   * Last step: report readiness, wait for `start` on `startFd`, install seccomp, execve. The
-   * promise resolves once the agent is waiting (or has exec'd, when startFd is -1).
+   * Reports readiness and waits for `hako start` to connect to the listening socket `startFd`.
+   * The agent then serves the connection that `start` holds; this Sys is done.
+   */
+  waitStart(startFd: number): Promise<void>;
+
+  /**
+   * Runs a program inside the container's namespaces and waits for it (the hooks that run in
+   * the container). Resolves to its exit status (128 + signal when killed) and stderr.
+   */
+  spawnWait(
+    path: string,
+    argv: string[],
+    env: string[],
+    stdin: string,
+    timeoutMs: number,
+  ): Promise<{ status: number; stderr: string }>;
+
+  /**
+   * Last step: install seccomp if given, execve. Resolves when the exec succeeded (the agent's
+   * end of the channel closes); rejects with the errno of the failed step.
    */
   exec(request: ExecRequest): Promise<void>;
 }

@@ -1,0 +1,46 @@
+// Builds hako: the TypeScript CLI bundled by esbuild into dist/, and the native agent with the
+// system C compiler. Run by `npm install` (prepare) and `npm run build`.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { buildAgent } from '../native/build.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+
+try {
+  buildAgent(dist);
+} catch (err) {
+  console.error(`hako build: ${err.message}`);
+  process.exit(1);
+}
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  console.error('hako build: esbuild is missing: run `npm install` (with dev dependencies)');
+  process.exit(1);
+}
+
+// One entry, split so that each subcommand loads only the chunks it needs: `state` and `kill`
+// must not pay for koffi or the container setup code.
+await esbuild.build({
+  entryPoints: { hako: join(root, 'src/cli/main.ts') },
+  outdir: dist,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outExtension: { '.js': '.mjs' },
+  external: ['koffi', '@bytecodealliance/*', 'wabt'],
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+
+// The launcher cannot count on PATH (callers start runtimes with an empty environment), so
+// it reads the node that built hako from here.
+writeFileSync(join(dist, 'node-path'), `${process.execPath}\n`);

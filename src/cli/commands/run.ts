@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+
+import { createContainer } from '../../core/lifecycle/create.js';
+import { deleteContainer } from '../../core/lifecycle/delete.js';
+import { startCreated } from '../../core/lifecycle/start.js';
+import { StateStore } from '../../core/state/store.js';
+import { ForkMode } from '../../core/sys/sys.js';
+import { globalsOf } from '../globals.js';
+import type { CreateFlags } from './create.js';
+import { parseCount } from './options.js';
+
+/** Signals a person or a supervisor sends to `run`, passed on to the container's init. */
+const FORWARDED: NodeJS.Signals[] = [
+  'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT',
+];
+
+export async function runCommand(command: Command, id: unknown): Promise<number> {
+  const flags = command.opts<CreateFlags & { detach?: boolean; keep?: boolean }>();
+  const globals = globalsOf(command);
+  const containerId = String(id);
+  const detach = flags.detach === true;
+
+  const { state, agent } = await createContainer({
+    root: globals.root,
+    id: containerId,
+    bundle: flags.bundle,
+    pidFile: flags.pidFile,
+    consoleSocket: flags.consoleSocket,
+    preserveFds: parseCount('--preserve-fds', flags.preserveFds),
+    noPivot: flags.pivot === false,
+    logger: globals.logger,
+    mode: detach ? ForkMode.Detach : ForkMode.Wait,
+  });
+  const store = new StateStore(globals.root);
+  const removeIt = () => deleteContainer(globals.root, containerId, true, globals.logger);
+
+  for (const signal of FORWARDED) {
+    process.on(signal, () => {
+      try {
+        process.kill(state.pid, signal);
+      } catch {
+        // The container is already gone; its exit status is on its way.
+      }
+    });
+  }
+  try {
+    await startCreated(store, state, globals.logger);
+  } catch (err) {
+    await removeIt();
+    throw err;
+  }
+  if (detach) return 0;
+
+  const status = await agent.exited;
+  if (!flags.keep) await removeIt();
+  for (const signal of FORWARDED) process.removeAllListeners(signal);
+  return status;
+}

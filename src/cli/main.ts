@@ -1,0 +1,146 @@
+/**
+ * hako's command line, runc-compatible. Each subcommand's implementation is imported only
+ * when it runs, so `state` or `kill` never load the container setup code.
+ */
+import { Command, CommanderError, Option } from 'commander';
+
+import { HakoError } from '../core/errors.js';
+import { parseLogFormat, reportFatal } from '../core/log.js';
+import { loggerFromArgv, normalizeArgv } from './argv.js';
+import { currentLogger, setLogger } from './globals.js';
+
+const VERSION = '0.1.0';
+const SPEC_VERSION = '1.2.0';
+
+type Action = (command: Command, ...args: unknown[]) => Promise<number | void>;
+
+/** Runs a subcommand: its module is loaded here, and its exit status becomes ours. */
+function run(load: () => Promise<Action>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const command = args[args.length - 1] as Command;
+    const action = await load();
+    const status = await action(command, ...args.slice(0, -1));
+    process.exitCode = typeof status === 'number' ? status : 0;
+  };
+}
+
+function buildProgram(): Command {
+  const program = new Command('hako')
+    .description('an OCI container runtime that also runs WebAssembly and plugin workloads')
+    .version(`hako version ${VERSION}\nspec: ${SPEC_VERSION}`, '-v, --version')
+    .option('--root <dir>', 'root directory for container state (default "/run/hako")')
+    .option('--log <file>', 'write the runtime log to this file instead of stderr')
+    .addOption(new Option('--log-format <format>', 'log format: text or json').default('text'))
+    .option('--debug', 'write debug lines to the log')
+    .option('--systemd-cgroup', 'use the systemd cgroup driver (not supported)')
+    .addOption(new Option('--rootless <value>', 'ignored: rootless mode is detected').hideHelp())
+    .addOption(new Option('--criu <path>', 'ignored: checkpoint is not supported').hideHelp())
+    .option('--plugin-path <dirs>', 'colon-separated directories of plugin handlers')
+    .showSuggestionAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+
+  // A bad --log-format is an error of its own, reported once the logger exists.
+  program.hook('preAction', (_cmd, sub) => {
+    parseLogFormat(sub.optsWithGlobals<{ logFormat?: string }>().logFormat ?? 'text');
+  });
+
+  program
+    .command('create')
+    .description('create a container from a bundle; its process waits for `start`')
+    .argument('<container-id>')
+    .option('-b, --bundle <dir>', 'path to the bundle directory', '.')
+    .option('--pid-file <file>', 'write the container process id to this file')
+    .option('--console-socket <path>', 'unix socket that receives the pty master')
+    .option('--preserve-fds <n>', 'pass this many descriptors after stdio', '0')
+    .option('--no-pivot', 'use chroot instead of pivot_root')
+    .option('--no-new-keyring', 'ignored: hako does not create session keyrings')
+    .action(run(async () => (await import('./commands/create.js')).createCommand));
+
+  program
+    .command('run')
+    .description('create and start a container, wait for it, then delete it')
+    .argument('<container-id>')
+    .option('-b, --bundle <dir>', 'path to the bundle directory', '.')
+    .option('--pid-file <file>', 'write the container process id to this file')
+    .option('--console-socket <path>', 'unix socket that receives the pty master')
+    .option('--preserve-fds <n>', 'pass this many descriptors after stdio', '0')
+    .option('--no-pivot', 'use chroot instead of pivot_root')
+    .option('--no-new-keyring', 'ignored: hako does not create session keyrings')
+    .option('-d, --detach', 'start the container and return')
+    .option('--keep', 'do not delete the container after it exits')
+    .action(run(async () => (await import('./commands/run.js')).runCommand));
+
+  program
+    .command('start')
+    .description('start the process of a created container')
+    .argument('<container-id>')
+    .action(run(async () => (await import('./commands/start.js')).startCommand));
+
+  program
+    .command('state')
+    .description('print the state of a container as JSON')
+    .argument('<container-id>')
+    .action(run(async () => (await import('./commands/state.js')).stateCommand));
+
+  program
+    .command('kill')
+    .description('send a signal to the container process (default SIGTERM)')
+    .argument('<container-id>')
+    .argument('[signal]', 'signal name or number', 'SIGTERM')
+    .option('-a, --all', 'signal every process of the container')
+    .action(run(async () => (await import('./commands/kill.js')).killCommand));
+
+  program
+    .command('delete')
+    .description('delete a container and its resources')
+    .argument('<container-id>')
+    .option('-f, --force', 'kill the container first if it is running')
+    .action(run(async () => (await import('./commands/delete.js')).deleteCommand));
+
+  program
+    .command('list')
+    .description('list the containers')
+    .option('-f, --format <format>', 'table or json', 'table')
+    .option('-q, --quiet', 'print only the ids')
+    .action(run(async () => (await import('./commands/list.js')).listCommand));
+
+  program
+    .command('spec')
+    .description('write a default config.json to the bundle directory')
+    .option('-b, --bundle <dir>', 'path to the bundle directory', '.')
+    .option('--rootless', 'a spec for a container run by an unprivileged user')
+    .action(run(async () => (await import('./commands/spec.js')).specCommand));
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  setLogger(loggerFromArgv(process.argv));
+  const program = buildProgram();
+  try {
+    await program.parseAsync(normalizeArgv(process.argv));
+  } catch (err) {
+    process.exitCode = fail(err);
+  }
+}
+
+/** Turns any failure into the one line runc would print, and the exit status. */
+function fail(err: unknown): number {
+  const logger = currentLogger();
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0;
+    reportFatal(logger, err.message.replace(/^error: /, ''));
+    return err.exitCode || 1;
+  }
+  if (err instanceof HakoError) {
+    reportFatal(logger, err.message);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  reportFatal(logger, message);
+  if (logger.debugEnabled && err instanceof Error && err.stack) logger.debug(err.stack);
+  return 1;
+}
+
+await main();

@@ -1,0 +1,204 @@
+/**
+ * `create`: from a bundle to an init process that waits for `start`, as the runtime-spec's
+ * lifecycle describes. Every step that can fail is undone on failure: no state dir, cgroup,
+ * mount or process is left behind.
+ */
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join, resolve } from 'node:path';
+
+import { type CgroupHandle, createCgroup, joinCgroup } from '../cgroups/index.js';
+import { HakoError } from '../errors.js';
+import { runHooks } from '../hooks/run.js';
+import type { Logger } from '../log.js';
+import { enterCgroupNamespace, enterNamespaces, planNamespaces } from '../namespaces/setup.js';
+import { prepareProcess } from '../process/index.js';
+import { setupRootfs } from '../rootfs/index.js';
+import { loadSpec } from '../spec/load.js';
+import type { Spec } from '../spec/types.js';
+import { readProcStat } from '../state/status.js';
+import {
+  type ContainerState, type JsonValue, StateStore, createdTimestamp, ownerName,
+} from '../state/store.js';
+import { validateId } from '../state/id.js';
+import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
+import { ForkMode, type Sys } from '../sys/sys.js';
+import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  noPivot: boolean;
+  logger: Logger;
+  /** Detach for `create`; Wait for `run`, whose agent then reports the workload's status. */
+  mode: ForkMode;
+}
+
+export interface Created {
+  state: ContainerState;
+  agent: AgentProcess;
+}
+
+export async function createContainer(opts: CreateOptions): Promise<Created> {
+  validateId(opts.id);
+  const bundle = resolve(opts.bundle);
+  const spec = loadSpec(bundle);
+  checkSupported(spec, opts);
+  const plan = planNamespaces(spec);
+
+  const store = new StateStore(opts.root);
+  store.reserve(opts.id);
+  const undo = new Undo(opts.logger);
+  undo.push(() => store.remove(opts.id));
+
+  try {
+    const cgroup = createCgroup(opts.id, spec.linux?.cgroupsPath, spec.linux?.resources ?? {}, {
+      log: opts.logger,
+    });
+    undo.push(() => removeCgroupQuietly(cgroup, opts.logger));
+
+    const agent = spawnAgent({ preserveFds: opts.preserveFds });
+    undo.push(() => agent.child.kill('SIGKILL'));
+    const sys = agent.sys;
+
+    const pid = await enterNamespaces(sys, agent.pid, plan, opts.mode);
+    undo.push(() => killAndWait(pid));
+    opts.logger.debug(`container init is pid ${pid}`);
+    joinCgroup(cgroup, pid);
+    await enterCgroupNamespace(sys, plan);
+
+    const state = initialState(opts, bundle, spec, pid, cgroup);
+    const startFd = await sys.listenUnix(store.startSocketPath(opts.id));
+    const consoleSocketFd = opts.consoleSocket
+      ? await sys.connectUnix(opts.consoleSocket)
+      : undefined;
+
+    await setupRootfs(sys, spec, {
+      bundle,
+      namespaces: plan.newTypes,
+      noPivot: opts.noPivot,
+      cgroup,
+      logger: opts.logger,
+      hooks: async () => runCreateHooks(sys, spec, state, opts.logger),
+    });
+    const exec = await prepareProcess(sys, spec, {
+      consoleSocketFd,
+      logger: opts.logger,
+    });
+    const execPlan: ExecPlan = {
+      path: exec.path,
+      argv: exec.argv,
+      env: exec.env,
+      closeFrom: 3 + opts.preserveFds,
+      seccomp: exec.seccomp
+        ? { program: Buffer.from(exec.seccomp.program).toString('base64'), flags: exec.seccomp.flags }
+        : undefined,
+    };
+    state.handler = { name: 'linux', exec: execPlan as unknown as JsonValue };
+
+    await sys.waitStart(startFd);
+    agent.channel.release();
+    store.write(opts.id, state);
+    if (opts.pidFile) writePidFile(opts.pidFile, pid);
+    return { state, agent };
+  } catch (err) {
+    await undo.run();
+    throw err;
+  }
+}
+
+/** createRuntime and prestart from the host, createContainer inside the container's mounts. */
+async function runCreateHooks(sys: Sys, spec: Spec, state: ContainerState, logger: Logger) {
+  const hooks = spec.hooks ?? {};
+  const input = hookState(state, 'creating');
+  await runHooks(hooks.prestart, input, 'prestart', { logger });
+  await runHooks(hooks.createRuntime, input, 'createRuntime', { logger });
+  for (const hook of hooks.createContainer ?? []) {
+    const argv = hook.args ?? [hook.path];
+    const timeoutMs = (hook.timeout ?? 0) * 1000;
+    const result = await sys.spawnWait(
+      hook.path, argv, hook.env ?? [], JSON.stringify(input), timeoutMs,
+    );
+    if (result.status !== 0) {
+      const detail = result.stderr.trim().split('\n').pop() ?? '';
+      throw new HakoError(
+        `createContainer hook ${hook.path}: exited with status ${result.status}` +
+          (detail ? `: ${detail}` : ''),
+      );
+    }
+  }
+}
+
+function initialState(
+  opts: CreateOptions,
+  bundle: string,
+  spec: Spec,
+  pid: number,
+  cgroup: CgroupHandle,
+): ContainerState {
+  return {
+    ociVersion: spec.ociVersion,
+    id: opts.id,
+    pid,
+    pidStartTime: readProcStat(pid)?.startTime ?? '',
+    bundle,
+    rootfs: spec.root?.path ?? join(bundle, 'rootfs'),
+    created: createdTimestamp(),
+    annotations: spec.annotations ?? {},
+    owner: ownerName(process.geteuid?.() ?? 0),
+    config: spec,
+    cgroup: cgroup as unknown as JsonValue,
+  };
+}
+
+function checkSupported(spec: Spec, opts: CreateOptions): void {
+  if (spec.process?.terminal && !opts.consoleSocket) {
+    throw new HakoError(
+      'config.json: process.terminal is true: hako needs --console-socket to hand over the pty',
+    );
+  }
+  if (!spec.process?.terminal && opts.consoleSocket) {
+    throw new HakoError('--console-socket given but process.terminal is false in config.json');
+  }
+}
+
+/** The pid file is read by the caller as soon as we exit: written whole, without a newline. */
+export function writePidFile(path: string, pid: number): void {
+  const target = resolve(path);
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, target);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Nothing to remove.
+    }
+    throw new HakoError(`write pid file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Undo steps, run newest first; a failing step is logged and the others still run. */
+class Undo {
+  private readonly steps: (() => unknown)[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  push(step: () => unknown): void {
+    this.steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        this.logger.debug(`cleanup: ${(err as Error).message}`);
+      }
+    }
+  }
+}

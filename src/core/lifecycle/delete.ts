@@ -1,0 +1,64 @@
+/**
+ * `delete`: kills what is left of the container, runs the poststop hooks, removes its cgroup
+ * and its state. With --force it is idempotent, as callers expect: deleting a container that
+ * does not exist succeeds.
+ */
+import { existsSync } from 'node:fs';
+
+import { isFrozen, killAll, thaw } from '../cgroups/index.js';
+import { HakoError } from '../errors.js';
+import { runHooks } from '../hooks/run.js';
+import type { Logger } from '../log.js';
+import { containerStatus } from '../state/status.js';
+import { StateStore } from '../state/store.js';
+import { cgroupOf, hookState, killAndWait, removeCgroupQuietly } from './common.js';
+
+export async function deleteContainer(
+  root: string,
+  id: string,
+  force: boolean,
+  logger: Logger,
+): Promise<void> {
+  const store = new StateStore(root);
+  const state = store.tryRead(id);
+  if (state === null) {
+    // A directory without a state is a create that failed half-way or is still running;
+    // only --force may take it away.
+    if (force) store.remove(id);
+    else if (existsSync(store.dir(id))) {
+      throw new HakoError(`container "${id}" is being created; use --force to remove it`);
+    } else throw new HakoError(`container "${id}" does not exist`);
+    return;
+  }
+
+  const cgroup = cgroupOf(state);
+  const status = containerStatus(state, {
+    startSocket: store.startSocketPath(id),
+    isFrozen: () => isFrozen(cgroup),
+  });
+  if ((status === 'running' || status === 'paused') && !force) {
+    throw new HakoError(`cannot delete container "${id}" that is not stopped: ${status}`);
+  }
+
+  if (status !== 'stopped') {
+    // A frozen task does not act on SIGKILL until it is thawed.
+    if (status === 'paused') thaw(cgroup);
+    await killAndWait(state.pid, state.pidStartTime);
+  }
+  await killAllQuietly(cgroup, logger);
+  await removeCgroupQuietly(cgroup, logger);
+  await runHooks(state.config.hooks?.poststop, hookState(state, 'stopped'), 'poststop', {
+    logger,
+    warnOnly: true,
+  });
+  store.remove(id);
+}
+
+/** Processes the container left behind (exec'd ones, or all of them without a pid ns). */
+async function killAllQuietly(cgroup: ReturnType<typeof cgroupOf>, logger: Logger) {
+  try {
+    killAll(cgroup, 'SIGKILL');
+  } catch (err) {
+    logger.debug(`kill the rest of the container: ${(err as Error).message}`);
+  }
+}

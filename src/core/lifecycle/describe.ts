@@ -1,0 +1,13 @@
+/** The state object `state` and `list` print, from what `create` recorded. */
+import { isFrozen } from '../cgroups/index.js';
+import { containerStatus } from '../state/status.js';
+import { type ContainerState, type RuncState, StateStore, toRuncState } from '../state/store.js';
+import { cgroupOf } from './common.js';
+
+export function describeContainer(store: StateStore, state: ContainerState): RuncState {
+  const status = containerStatus(state, {
+    startSocket: store.startSocketPath(state.id),
+    isFrozen: () => isFrozen(cgroupOf(state)),
+  });
+  return toRuncState(state, status, state.owner);
+}

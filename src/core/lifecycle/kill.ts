@@ -1,0 +1,47 @@
+/** `kill`: a signal to the container's init, or with --all to every process of its cgroup. */
+import { constants } from 'node:os';
+
+import { killAll } from '../cgroups/index.js';
+import { HakoError } from '../errors.js';
+import { containerStatus } from '../state/status.js';
+import { StateStore } from '../state/store.js';
+import { cgroupOf } from './common.js';
+
+/** `KILL`, `SIGKILL` and `9` all name SIGKILL, as runc accepts them. */
+export function parseSignal(text: string): number {
+  const signals = constants.signals as Record<string, number>;
+  if (/^\d+$/.test(text)) {
+    const value = Number(text);
+    if (value > 0 && value <= 64) return value;
+  } else {
+    const upper = text.toUpperCase();
+    const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+    if (signals[name] !== undefined) return signals[name];
+    const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name) ?? /^SIGRTMAX(?:-(\d+))?$/.exec(name);
+    if (rt) return name.startsWith('SIGRTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[1] ?? 0);
+  }
+  throw new HakoError(`invalid signal "${text}"`);
+}
+
+export function killContainer(root: string, id: string, signal: string, all: boolean): void {
+  const signo = parseSignal(signal);
+  const store = new StateStore(root);
+  const state = store.read(id);
+  const status = containerStatus(state, { startSocket: store.startSocketPath(id) });
+  if (status === 'stopped') {
+    // runc: `kill --all` of a stopped container succeeds, a plain kill does not.
+    if (all) return;
+    throw new HakoError('container not running');
+  }
+  if (all) {
+    killAll(cgroupOf(state), signo);
+    return;
+  }
+  try {
+    process.kill(state.pid, signo);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') throw new HakoError('container not running');
+    throw new HakoError(`kill ${state.pid} with signal ${signo}: ${code}`);
+  }
+}

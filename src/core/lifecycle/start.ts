@@ -1,0 +1,89 @@
+/**
+ * `start`: connects to the socket the waiting init listens on, runs the startContainer hooks
+ * inside the container, and has the init exec the workload.
+ */
+import { unlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { basename, dirname } from 'node:path';
+
+import { HakoError } from '../errors.js';
+import { runHooks } from '../hooks/run.js';
+import type { Logger } from '../log.js';
+import { containerStatus } from '../state/status.js';
+import { type ContainerState, StateStore } from '../state/store.js';
+import { AgentSys } from '../sys/agent.js';
+import { Channel } from '../sys/channel.js';
+import { SysError } from '../sys/sys.js';
+import { execPlanOf, hookState } from './common.js';
+
+export async function startContainer(root: string, id: string, logger: Logger): Promise<void> {
+  const store = new StateStore(root);
+  const state = store.read(id);
+  const status = containerStatus(state, { startSocket: store.startSocketPath(id) });
+  if (status !== 'created') {
+    throw new HakoError(`cannot start a container that is ${status}: "${id}"`);
+  }
+  await startCreated(store, state, logger);
+}
+
+export async function startCreated(store: StateStore, state: ContainerState, logger: Logger) {
+  const socketPath = store.startSocketPath(state.id);
+  const socket = await connectUnix(socketPath);
+  // From here the container counts as started, whatever happens to its process.
+  unlinkSync(socketPath);
+  const sys = new AgentSys(new Channel(socket));
+  const plan = execPlanOf(state);
+  const spec = state.config;
+
+  try {
+    for (const hook of spec.hooks?.startContainer ?? []) {
+      const input = JSON.stringify(hookState(state, 'created'));
+      const argv = hook.args ?? [hook.path];
+      const result = await sys.spawnWait(
+        hook.path, argv, hook.env ?? [], input, (hook.timeout ?? 0) * 1000,
+      );
+      if (result.status !== 0) {
+        const detail = result.stderr.trim().split('\n').pop() ?? '';
+        throw new HakoError(
+          `startContainer hook ${hook.path}: exited with status ${result.status}` +
+            (detail ? `: ${detail}` : ''),
+        );
+      }
+    }
+    await sys.exec({
+      path: plan.path,
+      argv: plan.argv,
+      env: plan.env,
+      closeFrom: plan.closeFrom,
+      seccomp: plan.seccomp && {
+        program: Buffer.from(plan.seccomp.program, 'base64'),
+        flags: plan.seccomp.flags,
+      },
+    });
+  } catch (err) {
+    socket.destroy();
+    if (err instanceof SysError) {
+      throw new HakoError(`unable to start container process: ${err.message}`);
+    }
+    throw err;
+  }
+  await runHooks(spec.hooks?.poststart, hookState(state, 'running'), 'poststart', {
+    logger,
+    warnOnly: true,
+  });
+}
+
+/** Unix socket paths are limited to 107 bytes: a longer one is reached from its directory. */
+function connectUnix(path: string): Promise<Socket> {
+  const tooLong = Buffer.byteLength(path) > 100;
+  const cwd = process.cwd();
+  if (tooLong) process.chdir(dirname(path));
+  return new Promise((resolvePromise, rejectPromise) => {
+    const socket = connect({ path: tooLong ? `./${basename(path)}` : path });
+    if (tooLong) process.chdir(cwd);
+    socket.once('connect', () => resolvePromise(socket));
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      rejectPromise(new HakoError(`connect to ${path}: ${err.code ?? err.message}`));
+    });
+  });
+}
