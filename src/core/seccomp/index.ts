@@ -1,0 +1,4 @@
+export { compileSeccomp } from './compile.js';
+export type { DebugLog, SeccompProgram } from './compile.js';
+export { libseccompVersion, seccompFeatures } from './features.js';
+export type { SeccompFeatures } from './features.js';
