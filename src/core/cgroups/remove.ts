@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+
+import { HakoError } from '../errors.js';
+import { childDirs, removeDir, sleep } from './files.js';
+import type { CgroupHandle, CgroupLog } from './types.js';
+
+/** Waits between rmdir attempts while the last processes of the cgroup finish exiting. */
+const BUSY_RETRY_MS = [10, 20, 40, 80, 160, 320, 640];
+
+/**
+ * Removes the directories the handle's creation made, deepest first. Cgroups the container
+ * made inside its own are removed with it. A parent shared with other containers (it still
+ * has other children) is left in place. Missing directories are not an error.
+ */
+export async function removeCgroup(
+  handle: CgroupHandle,
+  opts: { log?: CgroupLog } = {},
+): Promise<void> {
+  const leaves = new Set(Object.values(handle.v1));
+  if (handle.v2 !== undefined) leaves.add(handle.v2);
+  const depth = (dir: string): number => dir.split('/').length;
+  const dirs = [...new Set(handle.created)].sort((a, b) => depth(b) - depth(a));
+
+  let firstError: HakoError | undefined;
+  for (const dir of dirs) {
+    try {
+      if (leaves.has(dir)) {
+        await removeTree(dir);
+      } else if (childDirs(dir).length > 0) {
+        opts.log?.debug(`cgroups: keeping ${dir}: other cgroups live in it`);
+      } else {
+        const err = removeDir(dir);
+        if (err !== undefined && err.code !== 'ENOENT') {
+          opts.log?.debug(`cgroups: keeping ${dir}: ${err.message}`);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof HakoError)) throw err;
+      firstError ??= err;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+}
+
+async function removeTree(dir: string): Promise<void> {
+  for (const child of childDirs(dir)) await removeTree(join(dir, child));
+
+  for (let attempt = 0; ; attempt++) {
+    const err = removeDir(dir);
+    if (err === undefined || err.code === 'ENOENT') return;
+    // EBUSY: processes that were killed are still exiting (the cgroup empties once they
+    // are reaped).
+    if (err.code !== 'EBUSY' || attempt >= BUSY_RETRY_MS.length) throw err;
+    await sleep(BUSY_RETRY_MS[attempt]);
+  }
+}
