@@ -1,0 +1,65 @@
+/**
+ * Turning a failed call into the one line a user reads: the operation, its object, the errno
+ * text and name, e.g. `mount proc on /proc: operation not permitted (EPERM)`.
+ */
+import { getSystemErrorMap } from 'node:util';
+
+import { HakoError } from '../errors.js';
+import { SysError } from './sys.js';
+
+// libuv words a few errnos in ways that mislead in a mount or mknod error (EOPNOTSUPP reads
+// "operation not supported on socket"); these take the C library's wording instead.
+const PREFERRED_TEXT: ReadonlyMap<string, string> = new Map([
+  ['EBUSY', 'device or resource busy'],
+  ['EEXIST', 'file exists'],
+  ['EISDIR', 'is a directory'],
+  ['ELOOP', 'too many levels of symbolic links'],
+  ['ENOTSUP', 'operation not supported'],
+  ['EOPNOTSUPP', 'operation not supported'],
+]);
+
+/** The errno's name, `ENOENT`; `E<n>` for one Node does not know. */
+export function errnoCode(errno: number): string {
+  return getSystemErrorMap().get(-errno)?.[0] ?? `E${errno}`;
+}
+
+/** The errno's text alone, as Go and runc print it: `no such file or directory`. */
+export function errnoMessage(errno: number): string {
+  const entry = getSystemErrorMap().get(-errno);
+  if (!entry) return `errno ${errno}`;
+  return PREFERRED_TEXT.get(entry[0]) ?? entry[1];
+}
+
+/** Text and name: `no such file or directory (ENOENT)`. */
+export function errnoDescription(errno: number): string {
+  return `${errnoMessage(errno)} (${errnoCode(errno)})`;
+}
+
+/** The errno of a failed node:fs call (its `errno` is negative), or undefined. */
+export function nodeErrno(err: unknown): number | undefined {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  return typeof errno === 'number' ? Math.abs(errno) : undefined;
+}
+
+/** `no such file or directory (ENOENT)` for a node:fs error, its message for anything else. */
+export function nodeErrorDescription(err: unknown): string {
+  const errno = nodeErrno(err);
+  if (errno !== undefined) return errnoDescription(errno);
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Awaits one Sys call and names the operation if it fails: a SysError becomes a HakoError
+ * reading `<operation>: <errno text> (<ERRNO>)`. Other errors (the agent died) pass unchanged,
+ * since they already say what happened.
+ */
+export async function sysStep<T>(operation: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof SysError) {
+      throw new HakoError(`${operation}: ${errnoDescription(err.errno)}`);
+    }
+    throw err;
+  }
+}
