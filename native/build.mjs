@@ -1,0 +1,63 @@
+// Builds hako's native agent (agent.c) with the system C compiler. Plain JavaScript so that it
+// runs from `npm install` before anything is compiled. Usage: node native/build.mjs <outDir>
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SOURCE = fileURLToPath(new URL('./agent.c', import.meta.url));
+const FLAGS = ['-O2', '-Wall', '-Wextra'];
+const NO_COMPILER =
+  'hako needs a C compiler to build its agent: install gcc (apt-get install gcc) or set CC';
+
+/**
+ * Compiles native/agent.c into `<outDir>/hako-agent`, creating `outDir` if needed.
+ *
+ * Uses `$CC` (which may carry arguments, e.g. `ccache gcc`) or `cc`. The agent is linked
+ * statically when the C library allows it on this machine, so that it starts without loading
+ * any shared library; otherwise it is linked dynamically. The binary is written under a
+ * temporary name and renamed into place, so an agent that is running is never overwritten.
+ *
+ * @param {string} outDir directory that receives the `hako-agent` executable
+ * @returns {void}
+ * @throws {Error} when no C compiler is found, or when the source does not compile
+ */
+export function buildAgent(outDir) {
+  const [cc, ...ccArgs] = (process.env.CC ?? '').trim().split(/\s+/).filter(Boolean);
+  const compiler = cc ?? 'cc';
+  const probe = spawnSync(compiler, [...ccArgs, '--version'], { stdio: 'ignore' });
+  if (probe.error) throw new Error(NO_COMPILER);
+
+  mkdirSync(outDir, { recursive: true });
+  const target = join(outDir, 'hako-agent');
+  const temporary = `${target}.${process.pid}.tmp`;
+  const compile = (extra) =>
+    spawnSync(compiler, [...ccArgs, ...FLAGS, ...extra, '-o', temporary, SOURCE], {
+      encoding: 'utf8',
+    });
+
+  // Static first: it saves the dynamic loader's work at every container start. Distributions
+  // without a static libc (or with CC set to a cross compiler) fail here; fall back quietly.
+  let result = compile(['-static']);
+  if (result.status !== 0) result = compile([]);
+  if (result.status !== 0) {
+    rmSync(temporary, { force: true });
+    const detail = (result.stderr || result.error?.message || 'no output').trim();
+    throw new Error(`${compiler}: cannot compile ${SOURCE}: ${detail}`);
+  }
+  renameSync(temporary, target);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const outDir = process.argv[2];
+  if (!outDir) {
+    console.error('usage: node native/build.mjs <outDir>');
+    process.exit(2);
+  }
+  try {
+    buildAgent(outDir);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+}
