@@ -39,6 +39,11 @@ await esbuild.build({
   external: ['koffi', '@bytecodealliance/*', 'wabt'],
   logLevel: 'warning',
   legalComments: 'none',
+  // commander is CommonJS: its require() calls need a real require in an ES module bundle.
+  banner: {
+    js: "import { createRequire as __hakoRequire } from 'node:module';" +
+      'const require = __hakoRequire(import.meta.url);',
+  },
 });
 
 // The launcher cannot count on PATH (callers start runtimes with an empty environment), so

@@ -41,7 +41,7 @@ describe('prepareProcess', () => {
     const sys = recorder();
     const warnings: string[] = [];
     const plan = await prepareProcess(sys, defaultSpec({ rootless: false }), {
-      consoleSocketFd: 7, lastCap: 40, logger: { warn: (m) => warnings.push(m) },
+      consoleSocketFd: 7, lastCap: 40, logger: { debug: (m) => warnings.push(m) },
     });
 
     expect(sys.calls).toEqual([

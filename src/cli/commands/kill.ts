@@ -5,6 +5,6 @@ import { globalsOf } from '../globals.js';
 
 export async function killCommand(command: Command, id: unknown, signal: unknown) {
   const flags = command.opts<{ all?: boolean }>();
-  killContainer(globalsOf(command).root, String(id), String(signal), flags.all === true);
+  await killContainer(globalsOf(command).root, String(id), String(signal), flags.all === true);
   return 0;
 }

@@ -10,7 +10,7 @@ export async function listCommand(command: Command): Promise<number> {
   const store = new StateStore(globalsOf(command).root);
   const states = store.list().flatMap((id) => {
     const state = store.tryRead(id);
-    return state ? [describeContainer(store, state)] : [];
+    return state ? [describeContainer(store, state, true)] : [];
   });
 
   if (flags.quiet) {

@@ -7,6 +7,7 @@ import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 
 import { type CgroupHandle, createCgroup, joinCgroup } from '../cgroups/index.js';
+import { withDefaultDevices } from '../cgroups/default-devices.js';
 import { HakoError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
@@ -55,7 +56,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   undo.push(() => store.remove(opts.id));
 
   try {
-    const cgroup = createCgroup(opts.id, spec.linux?.cgroupsPath, spec.linux?.resources ?? {}, {
+    const resources = withDefaultDevices(spec.linux?.resources, spec.linux?.devices);
+    const cgroup = createCgroup(opts.id, spec.linux?.cgroupsPath, resources, {
       log: opts.logger,
     });
     undo.push(() => removeCgroupQuietly(cgroup, opts.logger));
@@ -64,6 +66,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     undo.push(() => agent.child.kill('SIGKILL'));
     const sys = agent.sys;
 
+    // Both sockets are made before the user namespace: its root may not reach the state
+    // directory or the caller's socket, and the descriptors survive the setns and the fork.
+    const startFd = await sys.listenUnix(store.startSocketPath(opts.id));
+    const consoleSocketFd = opts.consoleSocket
+      ? await sys.connectUnix(opts.consoleSocket)
+      : undefined;
+
     const pid = await enterNamespaces(sys, agent.pid, plan, opts.mode);
     undo.push(() => killAndWait(pid));
     opts.logger.debug(`container init is pid ${pid}`);
@@ -71,14 +80,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     await enterCgroupNamespace(sys, plan);
 
     const state = initialState(opts, bundle, spec, pid, cgroup);
-    const startFd = await sys.listenUnix(store.startSocketPath(opts.id));
-    const consoleSocketFd = opts.consoleSocket
-      ? await sys.connectUnix(opts.consoleSocket)
-      : undefined;
 
     await setupRootfs(sys, spec, {
       bundle,
-      namespaces: plan.newTypes,
       noPivot: opts.noPivot,
       cgroup,
       logger: opts.logger,
@@ -86,6 +90,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     });
     const exec = await prepareProcess(sys, spec, {
       consoleSocketFd,
+      seccomp: spec.linux?.seccomp ? await compile(spec, opts.logger) : undefined,
       logger: opts.logger,
     });
     const execPlan: ExecPlan = {
@@ -108,6 +113,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     await undo.run();
     throw err;
   }
+}
+
+/** koffi and libseccomp load only for a container that has a filter. */
+async function compile(spec: Spec, logger: Logger) {
+  const { compileSeccomp } = await import('../seccomp/index.js');
+  return compileSeccomp(spec.linux?.seccomp as NonNullable<Spec['linux']>['seccomp'] & object, logger);
 }
 
 /** createRuntime and prestart from the host, createContainer inside the container's mounts. */

@@ -42,7 +42,7 @@ export async function deleteContainer(
 
   if (status !== 'stopped') {
     // A frozen task does not act on SIGKILL until it is thawed.
-    if (status === 'paused') thaw(cgroup);
+    if (status === 'paused') await thaw(cgroup);
     await killAndWait(state.pid, state.pidStartTime);
   }
   await killAllQuietly(cgroup, logger);
@@ -57,7 +57,7 @@ export async function deleteContainer(
 /** Processes the container left behind (exec'd ones, or all of them without a pid ns). */
 async function killAllQuietly(cgroup: ReturnType<typeof cgroupOf>, logger: Logger) {
   try {
-    killAll(cgroup, 'SIGKILL');
+    await killAll(cgroup, 'SIGKILL');
   } catch (err) {
     logger.debug(`kill the rest of the container: ${(err as Error).message}`);
   }

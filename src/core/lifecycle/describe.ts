@@ -4,10 +4,15 @@ import { containerStatus } from '../state/status.js';
 import { type ContainerState, type RuncState, StateStore, toRuncState } from '../state/store.js';
 import { cgroupOf } from './common.js';
 
-export function describeContainer(store: StateStore, state: ContainerState): RuncState {
+/** `state` prints an empty owner, as runc does; `list` fills it in. */
+export function describeContainer(
+  store: StateStore,
+  state: ContainerState,
+  withOwner = false,
+): RuncState {
   const status = containerStatus(state, {
     startSocket: store.startSocketPath(state.id),
     isFrozen: () => isFrozen(cgroupOf(state)),
   });
-  return toRuncState(state, status, state.owner);
+  return toRuncState(state, status, withOwner ? state.owner : '');
 }

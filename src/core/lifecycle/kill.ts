@@ -23,7 +23,12 @@ export function parseSignal(text: string): number {
   throw new HakoError(`invalid signal "${text}"`);
 }
 
-export function killContainer(root: string, id: string, signal: string, all: boolean): void {
+export async function killContainer(
+  root: string,
+  id: string,
+  signal: string,
+  all: boolean,
+): Promise<void> {
   const signo = parseSignal(signal);
   const store = new StateStore(root);
   const state = store.read(id);
@@ -34,7 +39,7 @@ export function killContainer(root: string, id: string, signal: string, all: boo
     throw new HakoError('container not running');
   }
   if (all) {
-    killAll(cgroupOf(state), signo);
+    await killAll(cgroupOf(state), signo);
     return;
   }
   try {

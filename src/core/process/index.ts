@@ -30,8 +30,8 @@ export interface ProcessContext {
   setgroupsDenied?: boolean;
   /** HOME for a process.env without one: the user's home from the image's /etc/passwd. */
   home?: string;
-  /** Hears what runc would log as a warning (an ambient capability that cannot be raised). */
-  logger?: { warn(message: string): void };
+  /** Hears, at debug level, what cannot be applied (an ambient capability not inheritable). */
+  logger?: { debug(message: string): void };
 }
 
 /** What the final EXEC needs besides `closeFrom`, which the caller knows. */
@@ -71,7 +71,7 @@ export async function prepareProcess(
   await sysStep('prctl PR_SET_KEEPCAPS 1', sys.prctl(PR_SET_KEEPCAPS, 1n));
   await setUser(sys, spec, proc.user, ctx.setgroupsDenied ?? false);
   await sysStep('prctl PR_SET_KEEPCAPS 0', sys.prctl(PR_SET_KEEPCAPS, 0n));
-  await applyCapabilities(sys, caps, (message) => ctx.logger?.warn(message));
+  await applyCapabilities(sys, caps, (message) => ctx.logger?.debug(message));
 
   const umask = proc.user.umask ?? 0o022;
   await sysStep(`umask ${umask.toString(8)}`, sys.umask(umask));
