@@ -634,9 +634,10 @@ static int cloexec_from(int64_t from)
 		return fail(EBADF);
 	if (syscall(SYS_close_range, (unsigned int)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
 		return 0;
-	/* ENOSYS before Linux 5.9, EINVAL (unknown flag) before 5.11: mark them one by one. */
-	if (errno != ENOSYS && errno != EINVAL)
-		return -1;
+	/*
+	 * ENOSYS before Linux 5.9, EINVAL (unknown flag) before 5.11, and EPERM when a seccomp
+	 * profile older than close_range is already installed: mark them one by one.
+	 */
 	for (long fd = from, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
 		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	return 0;
