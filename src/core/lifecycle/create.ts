@@ -125,7 +125,9 @@ async function compile(spec: Spec, logger: Logger) {
 async function runCreateHooks(sys: Sys, spec: Spec, state: ContainerState, logger: Logger) {
   const hooks = spec.hooks ?? {};
   const input = hookState(state, 'creating');
-  await runHooks(hooks.prestart, input, 'prestart', { logger });
+  // The deprecated prestart hooks predate the "creating" status: their readers expect
+  // "created", as runc gives them.
+  await runHooks(hooks.prestart, hookState(state, 'created'), 'prestart', { logger });
   await runHooks(hooks.createRuntime, input, 'createRuntime', { logger });
   for (const hook of hooks.createContainer ?? []) {
     const argv = hook.args ?? [hook.path];
