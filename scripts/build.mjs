@@ -1,6 +1,6 @@
 // Builds hako: the TypeScript CLI bundled by esbuild into dist/, and the native agent with the
 // system C compiler. Run by `npm install` (prepare) and `npm run build`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +9,10 @@ import { buildAgent } from '../native/build.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 mkdirSync(dist, { recursive: true });
+// Chunk names carry content hashes: drop the previous build's so they do not pile up.
+for (const name of readdirSync(dist)) {
+  if (name.endsWith('.mjs')) rmSync(join(dist, name));
+}
 
 try {
   buildAgent(dist);

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { HakoError } from '../errors.js';
@@ -12,6 +13,22 @@ const FREEZE_TIMEOUT_MS = 5000;
 /** Moves a process (all its threads) into the container's cgroup in every hierarchy. */
 export function joinCgroup(handle: CgroupHandle, pid: number): void {
   for (const dir of allDirs(handle)) writeCgroupFile(dir, 'cgroup.procs', String(pid));
+}
+
+/**
+ * joinCgroup off the main thread. Moving a process between v1 cgroups waits for an RCU grace
+ * period, about a millisecond per hierarchy: `create` lets the moves run while the agent
+ * mounts the rootfs, and waits for them before the workload can start.
+ */
+export async function joinCgroupInBackground(handle: CgroupHandle, pid: number): Promise<void> {
+  for (const dir of allDirs(handle)) {
+    try {
+      await writeFile(join(dir, 'cgroup.procs'), String(pid));
+    } catch {
+      // The synchronous path words the error (a missing file, the errno).
+      writeCgroupFile(dir, 'cgroup.procs', String(pid));
+    }
+  }
 }
 
 /** The processes in the container's cgroup and any cgroups the container made below it. */

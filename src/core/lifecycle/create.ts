@@ -6,7 +6,7 @@
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 
-import { type CgroupHandle, createCgroup, joinCgroup } from '../cgroups/index.js';
+import { type CgroupHandle, createCgroup, joinCgroupInBackground } from '../cgroups/index.js';
 import { withDefaultDevices } from '../cgroups/default-devices.js';
 import { HakoError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
@@ -46,6 +46,9 @@ export interface Created {
 export async function createContainer(opts: CreateOptions): Promise<Created> {
   validateId(opts.id);
   const bundle = resolve(opts.bundle);
+  const started = performance.now();
+  const step = (what: string) =>
+    opts.logger.debug(() => `create: ${what} (+${(performance.now() - started).toFixed(1)} ms)`);
   const spec = loadSpec(bundle);
   checkSupported(spec, opts);
   const plan = planNamespaces(spec);
@@ -62,6 +65,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     });
     undo.push(() => removeCgroupQuietly(cgroup, opts.logger));
 
+    step('cgroup created');
     const agent = spawnAgent({ preserveFds: opts.preserveFds });
     undo.push(() => agent.child.kill('SIGKILL'));
     const sys = agent.sys;
@@ -73,11 +77,18 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ? await sys.connectUnix(opts.consoleSocket)
       : undefined;
 
+    step('agent spawned');
     const pid = await enterNamespaces(sys, agent.pid, plan, opts.mode);
+    step('namespaces entered, init forked');
     undo.push(() => killAndWait(pid));
     opts.logger.debug(`container init is pid ${pid}`);
-    joinCgroup(cgroup, pid);
-    await enterCgroupNamespace(sys, plan);
+    const joining = joinCgroupInBackground(cgroup, pid);
+    joining.catch(() => undefined); // awaited below; this only keeps it from being "unhandled"
+    if (plan.cgroup) {
+      // The cgroup namespace's root is the cgroup the init is in when it unshares.
+      await joining;
+      await enterCgroupNamespace(sys, plan);
+    }
 
     const state = initialState(opts, bundle, spec, pid, cgroup);
 
@@ -88,6 +99,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       logger: opts.logger,
       hooks: async () => runCreateHooks(sys, spec, state, opts.logger),
     });
+    step('rootfs ready');
     const exec = await prepareProcess(sys, spec, {
       consoleSocketFd,
       seccomp: spec.linux?.seccomp ? await compile(spec, opts.logger) : undefined,
@@ -104,7 +116,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     };
     state.handler = { name: 'linux', exec: execPlan as unknown as JsonValue };
 
+    await joining;
+    step('process prepared');
     await sys.waitStart(startFd);
+    step('init waits for start');
     agent.channel.release();
     store.write(opts.id, state);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);

@@ -22,6 +22,8 @@ export interface NamespacePlan {
   unshareFlags: number;
   /** The cgroup namespace: new, joined, or the host's. */
   cgroup?: { path?: string };
+  /** linux.timeOffsets as /proc/<pid>/timens_offsets takes them, for a new time namespace. */
+  timeOffsets?: string;
   /** Types that are new or joined, for the checks of the rootfs and hostname steps. */
   types: Set<string>;
   newTypes: Set<string>;
@@ -58,6 +60,7 @@ export function planNamespaces(spec: Spec): NamespacePlan {
   if (!plan.user && (spec.linux?.uidMappings?.length || spec.linux?.gidMappings?.length)) {
     throw new HakoError('config.json: linux.uidMappings: mappings given without a user namespace');
   }
+  plan.timeOffsets = timeOffsetsText(spec, plan);
   return plan;
 }
 
@@ -76,6 +79,8 @@ export async function enterNamespaces(
     await becomeRoot(sys);
   } else if (plan.user) {
     await sys.unshare(CLONE_NEWUSER);
+    // The maps can only be written once the agent is in its new user namespace.
+    await sys.flush();
     writeIdMap(agentPid, 'uid_map', plan.user.uidMappings);
     writeIdMap(agentPid, 'gid_map', plan.user.gidMappings);
     await becomeRoot(sys);
@@ -83,6 +88,9 @@ export async function enterNamespaces(
 
   for (const join of plan.joins) await sys.setns(join.path, join.flag);
   if (plan.unshareFlags) await sys.unshare(plan.unshareFlags);
+  // The offsets can only be set before a process enters the new time namespace: the init
+  // forked next is its first member.
+  if (plan.timeOffsets) writeProcFile(agentPid, 'timens_offsets', plan.timeOffsets, 'timeOffsets');
   return sys.forkInit(mode);
 }
 
@@ -103,13 +111,27 @@ async function becomeRoot(sys: Sys): Promise<void> {
 function writeIdMap(pid: number, file: 'uid_map' | 'gid_map', mappings: LinuxIDMapping[]): void {
   if (mappings.length === 0) return;
   const text = mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+  writeProcFile(pid, file, text, file === 'uid_map' ? 'uidMappings' : 'gidMappings');
+}
+
+function writeProcFile(pid: number, file: string, text: string, field: string): void {
   try {
     writeFileSync(`/proc/${pid}/${file}`, text);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const what = file === 'uid_map' ? 'uidMappings' : 'gidMappings';
-    throw new HakoError(`write /proc/${pid}/${file} (linux.${what} "${text.trim()}"): ${code}`);
+    const value = text.trim().replaceAll('\n', '; ');
+    throw new HakoError(`write /proc/${pid}/${file} (linux.${field} "${value}"): ${code}`);
   }
+}
+
+/** runc refuses offsets that no new time namespace would receive; so does hako. */
+function timeOffsetsText(spec: Spec, plan: NamespacePlan): string | undefined {
+  const offsets = Object.entries(spec.linux?.timeOffsets ?? {});
+  if (offsets.length === 0) return undefined;
+  if (!plan.newTypes.has('time')) {
+    throw new HakoError('config.json: linux.timeOffsets: needs a new time namespace');
+  }
+  return offsets.map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`).join('');
 }
 
 export { ForkMode };

@@ -2,13 +2,17 @@
  * AgentSys: the Sys seam served by the native agent (native/PROTOCOL.md). Each method is one
  * request; its failure names the operation and its object.
  */
+import { HakoError } from '../errors.js';
 import { type Arg, Channel, nulList } from './channel.js';
+import { errnoDescription } from './failure.js';
+import { deferStep } from './steps.js';
 import {
   type ExecRequest,
   type ForkMode,
   Resolve,
   type StatResult,
   type Sys,
+  SysError,
 } from './sys.js';
 
 const enum Op {
@@ -51,16 +55,60 @@ const enum Op {
 }
 
 const ENOENT = 2;
+const ECANCELED = 125;
+
+/*
+ * Requests whose answer carries nothing but success are pipelined: the method resolves at
+ * once and the next request goes out without waiting for a round trip (a container's setup is
+ * some fifty of them). This is safe because the agent fails sticky: after a failed request
+ * it refuses every later one, so nothing runs past a failure. The failure is reported by the
+ * next request that waits for its answer (a query, `flush`, `waitStart`, `exec`), under the
+ * name the caller gave the step (steps.ts).
+ */
 
 export class AgentSys implements Sys {
+  private firstFailure: Error | undefined;
+
   constructor(readonly channel: Channel) {}
 
-  private async call(op: Op, args: Arg[], describe: string): Promise<bigint> {
-    return (await this.channel.request(op, args, describe)).ret;
+  /** Waits for every request sent so far; rejects with the first failure among them. */
+  async flush(): Promise<void> {
+    await this.answer(Op.ACCESS, ['/', 0], 'flush').catch(() => undefined);
+    this.rethrow();
   }
 
-  private async done(op: Op, args: Arg[], describe: string): Promise<void> {
-    await this.channel.request(op, args, describe);
+  private rethrow(): void {
+    if (this.firstFailure) throw this.firstFailure;
+  }
+
+  private async call(op: Op, args: Arg[], describe: string): Promise<bigint> {
+    return (await this.answer(op, args, describe)).ret;
+  }
+
+  /** A request whose answer the caller needs: an earlier pipelined failure comes first. */
+  private async answer(op: Op, args: Arg[], describe: string, eofIsSuccess = false) {
+    try {
+      const result = await this.channel.request(op, args, describe, eofIsSuccess);
+      this.rethrow();
+      return result;
+    } catch (err) {
+      this.rethrow();
+      throw err;
+    }
+  }
+
+  private done(op: Op, args: Arg[], describe: string): Promise<void> {
+    const settled = Promise.resolve();
+    const step = deferStep(settled, describe);
+    this.channel.request(op, args, describe).catch((err: unknown) => {
+      if (this.firstFailure) return;
+      const errno = (err as { errno?: number }).errno;
+      if (errno === ECANCELED) return;
+      this.firstFailure = err instanceof SysError
+        ? new HakoError(`${step.label}: ${errnoDescription(err.errno)}`)
+        : (err as Error);
+    });
+    return settled;
   }
 
   unshare(flags: number): Promise<void> {
@@ -139,7 +187,7 @@ export class AgentSys implements Sys {
 
   async stat(path: string, resolve: Resolve): Promise<StatResult | null> {
     try {
-      const { payload } = await this.channel.request(Op.STAT, [path, resolve], `stat ${path}`);
+      const { payload } = await this.answer(Op.STAT, [path, resolve], `stat ${path}`);
       return {
         mode: payload.readUInt32LE(0),
         uid: payload.readUInt32LE(4),
@@ -154,7 +202,7 @@ export class AgentSys implements Sys {
 
   async access(path: string, mode: number): Promise<number> {
     try {
-      await this.channel.request(Op.ACCESS, [path, mode], `access ${path}`);
+      await this.answer(Op.ACCESS, [path, mode], `access ${path}`);
       return 0;
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
@@ -223,13 +271,13 @@ export class AgentSys implements Sys {
     return this.done(Op.SECCOMP, [program, flags], 'install the seccomp filter');
   }
 
-  waitStart(startFd: number): Promise<void> {
-    return this.done(Op.WAIT_START, [startFd], 'wait for start');
+  async waitStart(startFd: number): Promise<void> {
+    await this.answer(Op.WAIT_START, [startFd], 'wait for start');
   }
 
   async spawnWait(path: string, argv: string[], env: string[], stdin: string, timeoutMs: number) {
     const args = [path, nulList(argv), nulList(env), stdin, timeoutMs];
-    const answer = await this.channel.request(Op.SPAWN_WAIT, args, `run ${path}`);
+    const answer = await this.answer(Op.SPAWN_WAIT, args, `run ${path}`);
     return { status: Number(answer.ret), stderr: answer.payload.toString() };
   }
 
@@ -243,7 +291,7 @@ export class AgentSys implements Sys {
       seccomp ? seccomp.program : new Uint8Array(0),
       seccomp ? seccomp.flags : 0,
     ];
-    await this.channel.request(Op.EXEC, args, `exec ${request.path}`, true);
+    await this.answer(Op.EXEC, args, `exec ${request.path}`, true);
   }
 }
 

@@ -5,6 +5,7 @@
 import { getSystemErrorMap } from 'node:util';
 
 import { HakoError } from '../errors.js';
+import { labelStep } from './steps.js';
 import { SysError } from './sys.js';
 
 // libuv words a few errnos in ways that mislead in a mount or mknod error (EOPNOTSUPP reads
@@ -54,6 +55,9 @@ export function nodeErrorDescription(err: unknown): string {
  * since they already say what happened.
  */
 export async function sysStep<T>(operation: string, call: Promise<T>): Promise<T> {
+  // A pipelined agent request has already resolved; its failure, if any, is reported later
+  // under this name.
+  labelStep(call, operation);
   try {
     return await call;
   } catch (err) {

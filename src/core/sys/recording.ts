@@ -60,6 +60,11 @@ export class RecordingSys implements Sys {
     return this;
   }
 
+  /** Calls take effect at once here, so there is nothing to wait for (and nothing recorded). */
+  async flush(): Promise<void> {
+    if (this.failed) throw new SysError('flush', ECANCELED, 'ECANCELED', 'canceled');
+  }
+
   unshare(flags: number): Promise<void> {
     return this.act(`unshare ${hex(flags)}`);
   }

@@ -40,6 +40,13 @@ export interface ExecRequest {
 }
 
 export interface Sys {
+  /**
+   * Waits until every request made so far has been carried out, and rejects with the first
+   * that failed. Needed before acting on the result from outside (writing the uid_map of a
+   * process that must first have unshared its user namespace).
+   */
+  flush(): Promise<void>;
+
   // Namespaces and identity (before the container's init exists).
   unshare(flags: number): Promise<void>;
   setns(path: string, nstype: number): Promise<void>;
