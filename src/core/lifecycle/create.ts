@@ -9,6 +9,7 @@ import { dirname, basename, join, resolve } from 'node:path';
 import { type CgroupHandle, createCgroup, joinCgroupInBackground } from '../cgroups/index.js';
 import { withDefaultDevices } from '../cgroups/default-devices.js';
 import { HakoError } from '../errors.js';
+import { runHooksInContainer } from '../hooks/in-container.js';
 import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
 import { enterCgroupNamespace, enterNamespaces, planNamespaces } from '../namespaces/setup.js';
@@ -144,20 +145,7 @@ async function runCreateHooks(sys: Sys, spec: Spec, state: ContainerState, logge
   // "created", as runc gives them.
   await runHooks(hooks.prestart, hookState(state, 'created'), 'prestart', { logger });
   await runHooks(hooks.createRuntime, input, 'createRuntime', { logger });
-  for (const hook of hooks.createContainer ?? []) {
-    const argv = hook.args ?? [hook.path];
-    const timeoutMs = (hook.timeout ?? 0) * 1000;
-    const result = await sys.spawnWait(
-      hook.path, argv, hook.env ?? [], JSON.stringify(input), timeoutMs,
-    );
-    if (result.status !== 0) {
-      const detail = result.stderr.trim().split('\n').pop() ?? '';
-      throw new HakoError(
-        `createContainer hook ${hook.path}: exited with status ${result.status}` +
-          (detail ? `: ${detail}` : ''),
-      );
-    }
-  }
+  await runHooksInContainer(sys, hooks.createContainer, input, 'createContainer');
 }
 
 function initialState(

@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 
 import { HakoError } from '../errors.js';
+import { runHooksInContainer } from '../hooks/in-container.js';
 import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
 import { containerStatus } from '../state/status.js';
@@ -36,20 +37,8 @@ export async function startCreated(store: StateStore, state: ContainerState, log
   const spec = state.config;
 
   try {
-    for (const hook of spec.hooks?.startContainer ?? []) {
-      const input = JSON.stringify(hookState(state, 'created'));
-      const argv = hook.args ?? [hook.path];
-      const result = await sys.spawnWait(
-        hook.path, argv, hook.env ?? [], input, (hook.timeout ?? 0) * 1000,
-      );
-      if (result.status !== 0) {
-        const detail = result.stderr.trim().split('\n').pop() ?? '';
-        throw new HakoError(
-          `startContainer hook ${hook.path}: exited with status ${result.status}` +
-            (detail ? `: ${detail}` : ''),
-        );
-      }
-    }
+    const startHooks = spec.hooks?.startContainer;
+    await runHooksInContainer(sys, startHooks, hookState(state, 'created'), 'startContainer');
     await sys.exec({
       path: plan.path,
       argv: plan.argv,
