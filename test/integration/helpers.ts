@@ -21,8 +21,10 @@ let templateRootfs: string | undefined;
 /** One busybox rootfs per test process, copied into each bundle (cheap: one binary + links). */
 function rootfsTemplate(): string {
   if (!templateRootfs) {
-    templateRootfs = mkdtempSync(join(tmpdir(), 'hako-rootfs-'));
-    makeRootfs(templateRootfs);
+    const dir = mkdtempSync(join(tmpdir(), 'hako-rootfs-'));
+    templateRootfs = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    makeRootfs(dir);
   }
   return templateRootfs;
 }
