@@ -37,7 +37,9 @@ export class PodmanEnv {
 
   /** Checks the tools and imports the busybox image. */
   setup(): void {
-    requireTools({ podman: 'podman', conmon: 'conmon', script: 'bsdutils', tar: 'tar' });
+    requireTools({
+      podman: 'podman', conmon: 'conmon', catatonit: 'catatonit', script: 'bsdutils', tar: 'tar',
+    });
     const tarball = join(this.dir, 'busybox.tar');
     busyboxTarball(this.dir, tarball);
     mustRun('podman', ['import', '--quiet', tarball, IMAGE], { env: this.env });

@@ -2,13 +2,14 @@
  * podman (through conmon) running containers with `--runtime <repo>/bin/hako`: the calls of
  * the runtime-cli contract as podman makes them, checked by what a podman user sees.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { IMAGE, PODMAN_CGROUP_PARENT, PodmanEnv } from './podman-env.js';
 import {
-  HAKO_DEFAULT_ROOT, PRINT_TTY_SIZE, cgroupDirs, processesMentioning, waitFor,
+  HAKO, HAKO_DEFAULT_ROOT, PRINT_TTY_SIZE, cgroupDirs, processesMentioning, run, shellQuote,
+  waitFor,
 } from './tools.js';
 
 const env = new PodmanEnv();
@@ -53,6 +54,34 @@ describe('podman run --rm', () => {
     expect(out.stderr).toBe('');
     expect(out.stdout).toBe('hi /tmp 1000:1000 1\n');
     expect(out.status).toBe(0);
+  });
+});
+
+describe('podman run options that reach the runtime', () => {
+  it('applies memory and pids limits in the container\'s cgroups', () => {
+    const out = env.run(['--rm', '--memory', '64m', '--pids-limit', '50', IMAGE, 'cat',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe(`${64 * 1024 * 1024}\n50\n`);
+  });
+
+  it('runs in a user namespace with --uidmap and --gidmap', () => {
+    const out = env.run(['--rm', '--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536',
+      IMAGE, 'sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout.split(/\s+/).filter(Boolean))
+      .toEqual(['0', '0', '100000', '65536', '0', '100000', '65536']);
+  });
+
+  it('passes descriptors with --preserve-fds', () => {
+    const file = join(env.dir, 'preserved.txt');
+    writeFileSync(file, 'through-fd-3\n');
+    const podman = ['podman', '--runtime', HAKO, 'run', '--rm', '--cgroup-parent',
+      PODMAN_CGROUP_PARENT, '--preserve-fds', '1', IMAGE, 'sh', '-c', 'cat <&3'];
+    const out = run('/bin/sh', ['-c', `exec 3<${shellQuote(file)}; exec ${
+      podman.map(shellQuote).join(' ')}`], { env: env.env });
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe('through-fd-3\n');
   });
 });
 
@@ -120,6 +149,38 @@ describe('podman kill', () => {
     expect(out.status).not.toBe(0);
     expect(out.stderr).toMatch(/not running|state created|can only kill running/i);
     env.ok(['rm', 'idle']);
+  });
+});
+
+describe('podman update, restart, pods', () => {
+  it('update changes the memory limit of a running container', () => {
+    const id = detached('updated', 'while true; do sleep 0.1; done', ['--memory', '64m']);
+    expect(env.podman(['update', '--memory', '128m', 'updated']).status).toBe(0);
+    const limit = cgroupDirs(join(PODMAN_CGROUP_PARENT, `libpod-${id}`))
+      .find((dir) => dir.includes('/memory/'));
+    expect(readFileSync(join(limit!, 'memory.limit_in_bytes'), 'utf8').trim())
+      .toBe(String(128 * 1024 * 1024));
+    env.ok(['rm', '--force', '--time', '0', 'updated']);
+  });
+
+  it('restart runs the container again', async () => {
+    detached('restarted', 'echo run; while true; do sleep 0.1; done');
+    await waitFor('the first run', () => logs('restarted') === 'run');
+    expect(env.podman(['restart', '--time', '0', 'restarted']).status).toBe(0);
+    await waitFor('the second run', () => logs('restarted') === 'run\nrun');
+    expect(env.inspect('restarted', '{{.State.Status}}')).toBe('running');
+    env.ok(['rm', '--force', '--time', '0', 'restarted']);
+  });
+
+  it('containers of a pod join the namespaces of its infra container', () => {
+    env.ok(['pod', 'create', '--name', 'pod1', '--cgroup-parent', PODMAN_CGROUP_PARENT]);
+    detached('member', 'echo shared > /dev/shm/mark; while true; do sleep 0.1; done',
+      ['--pod', 'pod1']);
+    const out = env.run(['--rm', '--pod', 'pod1', IMAGE, 'sh', '-c', 'hostname; cat /dev/shm/mark']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe('pod1\nshared\n');
+    env.ok(['pod', 'rm', '--force', '--time', '0', 'pod1']);
+    expect(env.podman(['container', 'exists', 'member']).status).toBe(1);
   });
 });
 
