@@ -176,7 +176,8 @@ describe('podman update, restart, pods', () => {
     env.ok(['pod', 'create', '--name', 'pod1', '--cgroup-parent', PODMAN_CGROUP_PARENT]);
     detached('member', 'echo shared > /dev/shm/mark; while true; do sleep 0.1; done',
       ['--pod', 'pod1']);
-    const out = env.run(['--rm', '--pod', 'pod1', IMAGE, 'sh', '-c', 'hostname; cat /dev/shm/mark']);
+    const out = env.run(['--rm', '--pod', 'pod1', IMAGE,
+      'sh', '-c', 'hostname; cat /dev/shm/mark']);
     expect(out.stderr).toBe('');
     expect(out.stdout).toBe('pod1\nshared\n');
     env.ok(['pod', 'rm', '--force', '--time', '0', 'pod1']);
