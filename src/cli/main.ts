@@ -112,6 +112,66 @@ function buildProgram(): Command {
     .option('--rootless', 'a spec for a container run by an unprivileged user')
     .action(run(async () => (await import('./commands/spec.js')).specCommand));
 
+  program
+    .command('ps')
+    .description('list the processes of a container (ps options follow the id)')
+    .argument('<container-id>')
+    .argument('[ps-options...]', 'options for ps(1) in table format (default -ef)')
+    .option('-f, --format <format>', 'table or json', 'table')
+    // Options after the id belong to ps(1), as in runc: `hako ps ID -o pid,comm`.
+    .allowUnknownOption()
+    .action(run(async () => (await import('./commands/ps.js')).psCommand));
+
+  program
+    .command('pause')
+    .description('suspend every process of the container (cgroup freezer)')
+    .argument('<container-id>')
+    .action(run(async () => (await import('./commands/pause.js')).pauseCommand));
+
+  program
+    .command('resume')
+    .description('resume the processes of a paused container')
+    .argument('<container-id>')
+    .action(run(async () => (await import('./commands/resume.js')).resumeCommand));
+
+  program
+    .command('update')
+    .description('update the resource limits of a container')
+    .argument('<container-id>')
+    .option('-r, --resources <file>', 'linux.resources JSON from a file, or - for stdin')
+    .option('--blkio-weight <n>', 'block I/O weight, 10 to 1000')
+    .option('--cpu-period <us>', 'CPU CFS period in microseconds')
+    .option('--cpu-quota <us>', 'CPU CFS quota in microseconds per period')
+    .option('--cpu-share <n>', 'CPU shares (relative weight)')
+    .addOption(new Option('--cpu-shares <n>', 'same as --cpu-share').hideHelp())
+    .option('--cpu-rt-period <us>', 'CPU realtime period in microseconds')
+    .option('--cpu-rt-runtime <us>', 'CPU realtime runtime in microseconds per period')
+    .option('--cpu-idle <n>', 'cgroup v2 cpu.idle (0 or 1)')
+    .option('--cpuset-cpus <list>', 'CPUs to use, e.g. 0-2,4')
+    .option('--cpuset-mems <list>', 'memory nodes to use')
+    .option('--memory <size>', 'memory limit, e.g. 64m or 1g; -1 for unlimited')
+    .option('--memory-reservation <size>', 'memory soft limit')
+    .option('--memory-swap <size>', 'memory+swap limit; -1 for unlimited')
+    .option('--kernel-memory <size>', 'ignored: deprecated by the kernel')
+    .option('--kernel-memory-tcp <size>', 'ignored: deprecated by the kernel')
+    .option('--pids-limit <n>', 'maximum number of processes')
+    .addOption(new Option('--l3-cache-schema <schema>', 'Intel RDT (unsupported)').hideHelp())
+    .addOption(new Option('--mem-bw-schema <schema>', 'Intel RDT (unsupported)').hideHelp())
+    .action(run(async () => (await import('./commands/update.js')).updateCommand));
+
+  program
+    .command('events')
+    .description('print JSON lines of container stats and OOM events')
+    .argument('<container-id>')
+    .option('--interval <duration>', 'time between stats, a Go duration', '5s')
+    .option('--stats', 'print the stats once and exit')
+    .action(run(async () => (await import('./commands/events.js')).eventsCommand));
+
+  program
+    .command('features')
+    .description('print the features this runtime supports, as JSON')
+    .action(run(async () => (await import('./commands/features.js')).featuresCommand));
+
   return program;
 }
 
