@@ -89,8 +89,11 @@ export async function enterNamespaces(
   for (const join of plan.joins) await sys.setns(join.path, join.flag);
   if (plan.unshareFlags) await sys.unshare(plan.unshareFlags);
   // The offsets can only be set before a process enters the new time namespace: the init
-  // forked next is its first member.
-  if (plan.timeOffsets) writeProcFile(agentPid, 'timens_offsets', plan.timeOffsets, 'timeOffsets');
+  // forked next is its first member. The agent must have unshared it already.
+  if (plan.timeOffsets) {
+    await sys.flush();
+    writeProcFile(agentPid, 'timens_offsets', plan.timeOffsets, 'timeOffsets');
+  }
   return sys.forkInit(mode);
 }
 
