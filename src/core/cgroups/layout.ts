@@ -10,6 +10,8 @@ const V1_OPTIONS = new Set([
 ]);
 
 interface MountEntry {
+  id: string;
+  parent: string;
   root: string;
   mountpoint: string;
   fstype: string;
@@ -19,7 +21,8 @@ interface MountEntry {
 /**
  * Finds the cgroup hierarchies from mountinfo (the caller's, /proc/self/mountinfo, when no
  * text is given). The first mount of a hierarchy wins, as later ones are usually bind mounts
- * of the same tree.
+ * of the same tree. Mounts hidden under a later mount are not reachable and are skipped: a
+ * cgroup2 mounted over a v1 /sys/fs/cgroup in a private mount namespace makes a v2 system.
  */
 export function detectLayout(mountinfo?: string): CgroupLayout {
   const text = mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8');
@@ -28,10 +31,7 @@ export function detectLayout(mountinfo?: string): CgroupLayout {
   let v2: string | undefined;
   let v1Controllers = 0;
 
-  for (const line of text.split('\n')) {
-    const entry = parseMountinfoLine(line);
-    if (entry === undefined) continue;
-
+  for (const entry of visibleCgroupMounts(text)) {
     if (entry.fstype === 'cgroup2') {
       if (v2 === undefined) {
         v2 = entry.mountpoint;
@@ -55,6 +55,31 @@ export function detectLayout(mountinfo?: string): CgroupLayout {
     throw new HakoError('cgroups: no cgroup hierarchy is mounted (checked mountinfo)');
   }
   return { kind, v1, v2, mountRoots };
+}
+
+/**
+ * The cgroup mounts not covered by a mount listed after them on the same or an enclosing
+ * mount point (mountinfo lists mounts in the order they were made). A mount is not covered
+ * by its own ancestors, which the list may show later (the root mount often comes after /proc).
+ */
+function visibleCgroupMounts(text: string): MountEntry[] {
+  const entries = text.split('\n').map(parseMountinfoLine)
+    .filter((e): e is MountEntry => e !== undefined);
+  const parentOf = new Map(entries.map((e) => [e.id, e.parent]));
+  const isAncestor = (candidate: string, of: MountEntry): boolean => {
+    const seen = new Set<string>();
+    for (let id: string | undefined = of.parent; id !== undefined && !seen.has(id);
+      id = parentOf.get(id)) {
+      if (id === candidate) return true;
+      seen.add(id);
+    }
+    return false;
+  };
+  const encloses = (outer: string, inner: string): boolean =>
+    outer === inner || outer === '/' || inner.startsWith(`${outer}/`);
+  return entries.filter((entry, i) => entry.fstype.startsWith('cgroup') &&
+    !entries.slice(i + 1).some((later) =>
+      encloses(later.mountpoint, entry.mountpoint) && !isAncestor(later.id, entry)));
 }
 
 // Named v1 hierarchies alone (name=systemd beside a cgroup2 mount) do not make a system v1:
@@ -83,6 +108,8 @@ export function parseMountinfoLine(line: string): MountEntry | undefined {
   const sep = fields.indexOf('-', 6);
   if (fields.length < 10 || sep < 0 || fields.length < sep + 4) return undefined;
   return {
+    id: fields[0],
+    parent: fields[1],
     root: unescapeMountinfo(fields[3]),
     mountpoint: unescapeMountinfo(fields[4]),
     fstype: fields[sep + 1],
