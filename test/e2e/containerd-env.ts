@@ -5,7 +5,9 @@
  * the shim's runtime binary.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -94,6 +96,36 @@ export class Containerd {
   runInPty(args: string[], opts: Parameters<typeof inPty>[1] = {}): Outcome {
     return inPty(['ctr', '--address', this.socket, '--namespace', NAMESPACE, 'run',
       ...this.runtimeOptions(), ...args], opts);
+  }
+
+  /** hako's state directory of a task: the shim passes `--root <runc-root>/<namespace>`. */
+  hakoState(id: string): string {
+    return join(this.hakoRoot, NAMESPACE, id);
+  }
+
+  /** The status column of `ctr task ls` for `id` (RUNNING, PAUSED, STOPPED...), or "none". */
+  taskStatus(id: string): string {
+    const line = this.ok(['tasks', 'list']).split('\n').find((l) => l.startsWith(`${id} `));
+    return line?.trim().split(/\s+/)[2] ?? 'none';
+  }
+
+  /** Starts a detached task running `script`, its stdout and stderr going to a file. */
+  detached(id: string, script: string): { log: () => string } {
+    const logFile = join(this.dir, `${id}.log`);
+    const out = this.run(['--detach', '--log-uri', `file://${logFile}`, IMAGE, id,
+      'sh', '-c', script]);
+    if (out.status !== 0 || out.stderr !== '') {
+      throw new Error(`ctr run --detach ${id}: exit ${out.status}\n${out.stderr}`);
+    }
+    return { log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
+  }
+
+  /** Deletes a stopped task and its container; returns what `ctr task delete` said. */
+  removeTask(id: string): string {
+    const out = this.ctr(['tasks', 'delete', id]);
+    if (out.status !== 0) throw new Error(`ctr tasks delete ${id}: ${out.stderr}`);
+    this.ok(['containers', 'delete', id]);
+    return out.stdout + out.stderr;
   }
 
   /** Kills and deletes every task and container left by a failed test. */

@@ -14,34 +14,16 @@ const containerd = new Containerd();
 beforeAll(() => containerd.start(), 120_000);
 afterAll(() => containerd.stop(), 120_000);
 
-/** hako's state directory of a task: the shim passes `--root <runc-root>/<namespace>`. */
-function hakoState(id: string): string {
-  return join(containerd.hakoRoot, NAMESPACE, id);
-}
+const hakoState = (id: string): string => containerd.hakoState(id);
+const taskStatus = (id: string): string => containerd.taskStatus(id);
+const detached = (id: string, script: string): { log: () => string } =>
+  containerd.detached(id, script);
 
-/** The status column of `ctr task ls` for `id` (RUNNING, PAUSED, STOPPED...). */
-function taskStatus(id: string): string {
-  const line = containerd.ok(['tasks', 'list']).split('\n').find((l) => l.startsWith(`${id} `));
-  return line?.trim().split(/\s+/)[2] ?? 'none';
-}
-
-/** Starts a detached task running `script`, its stdout and stderr going to a file. */
-function detached(id: string, script: string): { log: () => string } {
-  const logFile = join(containerd.dir, `${id}.log`);
-  const out = containerd.run(['--detach', '--log-uri', `file://${logFile}`, IMAGE, id,
-    'sh', '-c', script]);
-  expect(out.stderr).toBe('');
-  expect(out.status).toBe(0);
-  return { log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
-}
-
-/** Deletes a stopped task and its container; returns what `ctr task delete` said. */
+/** Deletes a stopped task and its container, checks hako's state is gone, returns ctr's words. */
 function remove(id: string): string {
-  const out = containerd.ctr(['tasks', 'delete', id]);
-  expect(out.status).toBe(0);
-  containerd.ok(['containers', 'delete', id]);
+  const said = containerd.removeTask(id);
   expect(existsSync(hakoState(id))).toBe(false);
-  return out.stdout + out.stderr;
+  return said;
 }
 
 describe('ctr run --rm', () => {

@@ -62,6 +62,15 @@ export class PodmanEnv {
     ], { env: this.env, ...opts });
   }
 
+  /** Starts a detached container named `name` running `script`; returns its full id. */
+  detached(name: string, script: string, extra: string[] = []): string {
+    const out = this.run(['-d', '--name', name, ...extra, IMAGE, 'sh', '-c', script]);
+    if (out.status !== 0 || out.stderr !== '') {
+      throw new Error(`podman run -d --name ${name}: exit ${out.status}\n${out.stderr}`);
+    }
+    return out.stdout.trim();
+  }
+
   /** Output of a podman command that must succeed, trimmed. */
   ok(args: string[]): string {
     const out = this.podman(args);

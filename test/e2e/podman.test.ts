@@ -14,20 +14,15 @@ import {
 
 const env = new PodmanEnv();
 
+/** podman's line for a runtime error: `Error: <runtime name or path>: <hako's message>`. */
+const HAKO_ERROR = /^Error: (\S*\/)?hako: \S/m;
+
 beforeAll(() => env.setup(), 120_000);
 afterAll(() => env.cleanup(), 120_000);
 
-/** Starts a detached container running `script` and returns its full id. */
-function detached(name: string, script: string, extra: string[] = []): string {
-  const out = env.run(['-d', '--name', name, ...extra, IMAGE, 'sh', '-c', script]);
-  expect(out.stderr).toBe('');
-  expect(out.status).toBe(0);
-  return out.stdout.trim();
-}
-
-function logs(name: string): string {
-  return env.ok(['logs', name]);
-}
+const detached = (name: string, script: string, extra: string[] = []): string =>
+  env.detached(name, script, extra);
+const logs = (name: string): string => env.ok(['logs', name]);
 
 /** The container is gone from podman and from hako's state root; its conmon has exited. */
 function expectGone(name: string, id: string): void {
@@ -76,12 +71,28 @@ describe('podman run options that reach the runtime', () => {
   it('passes descriptors with --preserve-fds', () => {
     const file = join(env.dir, 'preserved.txt');
     writeFileSync(file, 'through-fd-3\n');
+    // ls lists its own descriptor of the directory too: the lowest free one, 4.
     const podman = ['podman', '--runtime', HAKO, 'run', '--rm', '--cgroup-parent',
-      PODMAN_CGROUP_PARENT, '--preserve-fds', '1', IMAGE, 'sh', '-c', 'cat <&3'];
+      PODMAN_CGROUP_PARENT, '--preserve-fds', '1', IMAGE, 'sh', '-c',
+      'cat <&3; ls /proc/self/fd | tr "\\n" " "'];
     const out = run('/bin/sh', ['-c', `exec 3<${shellQuote(file)}; exec ${
       podman.map(shellQuote).join(' ')}`], { env: env.env });
     expect(out.stderr).toBe('');
-    expect(out.stdout).toBe('through-fd-3\n');
+    expect(out.stdout).toBe('through-fd-3\n0 1 2 3 4 ');
+  });
+
+  it('leaks no descriptor of conmon or hako into the container', () => {
+    const out = env.run(['--rm', IMAGE, 'ls', '/proc/self/fd']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout.split('\n').filter(Boolean)).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('makes the root filesystem read-only with --read-only', () => {
+    // --read-only-tmpfs=false: podman would add tmpfs mounts with the tmpcopyup option.
+    const out = env.run(['--rm', '--read-only', '--read-only-tmpfs=false', IMAGE,
+      'sh', '-c', 'touch /file']);
+    expect(out.stderr).toMatch(/Read-only file system/);
+    expect(out.status).toBe(1);
   });
 });
 
@@ -109,6 +120,28 @@ describe('podman run -d, logs, stop, rm', () => {
 
     expect(env.ok(['rm', 'detached'])).toBe('detached');
     expectGone('detached', id);
+  });
+
+  it('stop falls back to SIGKILL after the timeout', () => {
+    detached('stubborn', 'trap "" TERM; while true; do sleep 0.1; done');
+    const stop = env.podman(['stop', '--time', '1', 'stubborn']);
+    expect(stop.status).toBe(0);
+    expect(stop.stderr).toMatch(/resorting to SIGKILL/);
+    expect(env.inspect('stubborn', '{{.State.ExitCode}}')).toBe('137');
+    env.ok(['rm', 'stubborn']);
+  });
+
+  it('create, then start --attach twice, and wait', () => {
+    env.ok(['create', '--cgroup-parent', PODMAN_CGROUP_PARENT, '--name', 'twice', IMAGE,
+      'sh', '-c', 'echo started; exit 9']);
+    for (let round = 0; round < 2; round++) {
+      const out = env.podman(['start', '--attach', 'twice']);
+      expect(out.stdout).toBe('started\n');
+      expect(out.status).toBe(9);
+    }
+    detached('waited', 'sleep 0.3; exit 12');
+    expect(env.ok(['wait', 'waited'])).toBe('12');
+    env.ok(['rm', 'twice', 'waited']);
   });
 
   it('rm --force kills a running container', () => {
@@ -234,9 +267,6 @@ describe('podman run -t', () => {
     expect(out.status).toBe(5);
   });
 });
-
-/** podman's line for a runtime error: `Error: <runtime name or path>: <hako's message>`. */
-const HAKO_ERROR = /^Error: (\S*\/)?hako: \S/m;
 
 describe('a failing create', () => {
   it('shows hako\'s message and exit code 127 for a missing command', () => {
