@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
-  closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync,
+  closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,10 +28,16 @@ export class Containerd {
   /** The `--root` the shim passes to hako (runc's default would be /run/containerd/runc). */
   readonly hakoRoot = join(this.dir, 'hako-root');
   private daemon: ChildProcess | undefined;
+  /** containerd 1.6 puts shim sockets in /run/containerd/s whatever its state dir: ours if new. */
+  private readonly sharedDirs = ['/run/containerd/s', '/run/containerd']
+    .filter((dir) => !existsSync(dir));
   private exited: Promise<void> | undefined;
 
-  /** Checks the tools, starts containerd, waits for its socket and imports the image. */
-  async start(): Promise<void> {
+  /**
+   * Checks the tools, starts containerd, waits for its socket and imports the busybox image,
+   * with the `extra` files of busyboxTarball.
+   */
+  async start(extra: Record<string, string> = {}): Promise<void> {
     requireTools({
       containerd: 'containerd', ctr: 'containerd', 'containerd-shim-runc-v2': 'containerd',
       script: 'bsdutils', tar: 'tar',
@@ -52,7 +58,7 @@ export class Containerd {
 
     const layer = join(this.dir, 'busybox.tar');
     const archive = join(this.dir, 'busybox-oci.tar');
-    busyboxTarball(this.dir, layer);
+    busyboxTarball(this.dir, layer, extra);
     ociArchive(this.dir, layer, IMAGE, archive);
     this.ok(['images', 'import', archive]);
   }
@@ -161,6 +167,13 @@ export class Containerd {
     if (mounts.length > 0) problems.push(`mounts left:\n${mounts.join('\n')}`);
     unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
+    for (const dir of this.sharedDirs) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Not empty: another containerd uses it now.
+      }
+    }
     try {
       removeCgroupTree(NAMESPACE);
     } catch (error) {

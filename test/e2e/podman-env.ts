@@ -35,13 +35,13 @@ export class PodmanEnv {
     };
   }
 
-  /** Checks the tools and imports the busybox image. */
-  setup(): void {
+  /** Checks the tools and imports the busybox image, with the `extra` files of busyboxTarball. */
+  setup(extra: Record<string, string> = {}): void {
     requireTools({
       podman: 'podman', conmon: 'conmon', catatonit: 'catatonit', script: 'bsdutils', tar: 'tar',
     });
     const tarball = join(this.dir, 'busybox.tar');
-    busyboxTarball(this.dir, tarball);
+    busyboxTarball(this.dir, tarball, extra);
     mustRun('podman', ['import', '--quiet', tarball, IMAGE], { env: this.env });
   }
 

@@ -3,7 +3,7 @@
  * a busybox rootfs tarball, a pseudo-terminal through script(1), and the leak checks.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 // @ts-expect-error: a plain JS module without types.
@@ -71,10 +71,15 @@ export function requireTools(tools: Record<string, string>): void {
   }
 }
 
-/** A tarball of the busybox rootfs of scripts/make-rootfs.mjs, written to `tarball`. */
-export function busyboxTarball(workDir: string, tarball: string): void {
+/**
+ * A tarball of the busybox rootfs of scripts/make-rootfs.mjs, written to `tarball`, with the
+ * host files `extra` maps to (absolute paths in the rootfs) copied in.
+ */
+export function busyboxTarball(workDir: string, tarball: string,
+  extra: Record<string, string> = {}): void {
   const rootfs = join(workDir, 'busybox-rootfs');
   makeRootfs(rootfs);
+  for (const [inside, host] of Object.entries(extra)) copyFileSync(host, join(rootfs, inside));
   mustRun('tar', ['--numeric-owner', '-C', rootfs, '-cf', tarball, '.']);
 }
 
