@@ -4,7 +4,7 @@
  * is left behind.
  */
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ function rootfsTemplate(): string {
     templateRootfs = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     makeRootfs(dir);
+    // mkdtemp makes it 0700: a workload running as another user could not enter `/`.
+    chmodSync(dir, 0o755);
   }
   return templateRootfs;
 }
