@@ -1,3 +1,5 @@
+import { isatty } from 'node:tty';
+
 import type { Command } from 'commander';
 
 import { createContainer } from '../../core/lifecycle/create.js';
@@ -34,10 +36,16 @@ export async function runCommand(command: Command, id: unknown): Promise<number>
   const store = new StateStore(globals.root);
   const removeIt = () => deleteContainer(globals.root, containerId, true, globals.logger);
 
+  // A terminal without a console socket: the agent's first process holds the pty
+  // (ForkMode.Proxy). This terminal goes raw, as runc makes it, so that every key reaches the
+  // container's, and a resize reaches the agent, which copies the new size onto the pty.
+  const proxy = !detach && !flags.consoleSocket && state.config.process?.terminal === true;
+  const restoreTerminal = proxy ? rawStdin() : () => undefined;
   for (const signal of FORWARDED) {
+    const target = proxy && signal === 'SIGWINCH' ? agent.pid : state.pid;
     process.on(signal, () => {
       try {
-        process.kill(state.pid, signal);
+        process.kill(target, signal);
       } catch {
         // The container is already gone; its exit status is on its way.
       }
@@ -46,13 +54,22 @@ export async function runCommand(command: Command, id: unknown): Promise<number>
   try {
     await startCreated(store, state, globals.logger);
   } catch (err) {
+    restoreTerminal();
     await removeIt();
     throw err;
   }
   if (detach) return 0;
 
   const status = await agent.exited;
+  restoreTerminal();
   if (!flags.keep) await removeIt();
   for (const signal of FORWARDED) process.removeAllListeners(signal);
   return status;
+}
+
+/** Raw mode for a stdin that is a terminal; returns what restores it. */
+function rawStdin(): () => void {
+  if (!isatty(0)) return () => undefined;
+  process.stdin.setRawMode(true);
+  return () => process.stdin.setRawMode(false);
 }

@@ -23,7 +23,7 @@ import {
 } from '../state/store.js';
 import { validateId } from '../state/id.js';
 import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
-import { ForkMode, type Sys } from '../sys/sys.js';
+import { CONSOLE_TO_PARENT, ForkMode, type Sys } from '../sys/sys.js';
 import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
 
 export interface CreateOptions {
@@ -74,12 +74,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // Both sockets are made before the user namespace: its root may not reach the state
     // directory or the caller's socket, and the descriptors survive the setns and the fork.
     const startFd = await sys.listenUnix(store.startSocketPath(opts.id));
+    const mode = forkMode(spec, opts);
     const consoleSocketFd = opts.consoleSocket
       ? await sys.connectUnix(opts.consoleSocket)
-      : undefined;
+      : mode === ForkMode.Proxy ? CONSOLE_TO_PARENT : undefined;
 
     step('agent spawned');
-    const pid = await enterNamespaces(sys, agent.pid, plan, opts.mode);
+    const pid = await enterNamespaces(sys, agent.pid, plan, mode);
     step('namespaces entered, init forked');
     undo.push(() => killAndWait(pid));
     opts.logger.debug(`container init is pid ${pid}`);
@@ -170,8 +171,14 @@ function initialState(
   };
 }
 
+/** `run` in the foreground without a console socket holds the pty itself, as runc does. */
+function forkMode(spec: Spec, opts: CreateOptions): ForkMode {
+  const proxy = opts.mode === ForkMode.Wait && spec.process?.terminal && !opts.consoleSocket;
+  return proxy ? ForkMode.Proxy : opts.mode;
+}
+
 function checkSupported(spec: Spec, opts: CreateOptions): void {
-  if (spec.process?.terminal && !opts.consoleSocket) {
+  if (spec.process?.terminal && !opts.consoleSocket && opts.mode === ForkMode.Detach) {
     throw new HakoError(
       'config.json: process.terminal is true: hako needs --console-socket to hand over the pty',
     );

@@ -19,6 +19,10 @@ const ECANCELED = 125;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 
+const FORK_MODE_NAMES = {
+  [ForkMode.Detach]: 'detach', [ForkMode.Wait]: 'wait', [ForkMode.Proxy]: 'proxy',
+} as const;
+
 /** A stat answer for a directory (mode 040755 unless given). */
 export function statDir(perm = 0o755, uid = 0, gid = 0): StatResult {
   return { mode: S_IFDIR | perm, uid, gid, rdev: 0n };
@@ -74,7 +78,7 @@ export class RecordingSys implements Sys {
   }
 
   async forkInit(mode: ForkMode): Promise<number> {
-    await this.act(`fork ${mode === ForkMode.Wait ? 'wait' : 'detach'}`);
+    await this.act(`fork ${FORK_MODE_NAMES[mode]}`);
     return this.forkPid;
   }
 

@@ -97,7 +97,8 @@ export interface Sys {
   dup2(oldFd: number, newFd: number): Promise<void>;
   /**
    * Creates a pty from the devpts at /dev/ptmx, sends its master over `socketFd` (SCM_RIGHTS)
-   * and makes the peer the controlling terminal and stdio.
+   * and makes the peer the controlling terminal and stdio. `CONSOLE_TO_PARENT` as `socketFd`
+   * sends the master to the agent's first process (`ForkMode.Proxy`).
    */
   console(socketFd: number, rows: number, cols: number): Promise<void>;
 
@@ -140,7 +141,16 @@ export const enum ForkMode {
   Detach = 0,
   /** Wait for the init and exit with its status, 128+signal when killed (run). */
   Wait = 1,
+  /**
+   * As Wait, and hold the pty (run with a terminal and no --console-socket): receive the
+   * master from the init's `console(CONSOLE_TO_PARENT, ...)`, copy this process's stdin to it
+   * and its output to stdout, and give it stdin's window size at once and on SIGWINCH.
+   */
+  Proxy = 2,
 }
+
+/** The `socketFd` of `console` that reaches the waiting first process of `ForkMode.Proxy`. */
+export const CONSOLE_TO_PARENT = -1;
 
 /** A failed system call: the operation, its object and the errno. */
 export class SysError extends Error {
