@@ -33,6 +33,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1125,8 +1127,51 @@ static int serve_one(int refuse)
 	return err && !(entry && entry->query) ? -1 : 0;
 }
 
+/*
+ * While the agent runs inside a container's pid namespace (the waiting init, `exec`), a
+ * process of the container can open /proc/<agent>/exe. Kept as a descriptor, that would let
+ * it write the host's hako-agent once nothing executes it any more, and so run code as root
+ * in the next container hako creates (the attack on runc known as CVE-2019-5736). So the agent
+ * always runs from a sealed memfd copy of itself: its exe is that copy, which nobody can
+ * change. Costs a copy of the binary and one more execve, well under a millisecond.
+ */
+static void run_from_sealed_copy(char **argv)
+{
+	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return;
+	int present = fcntl(self, F_GET_SEALS); /* EINVAL on an ordinary file */
+	if (present >= 0 && (present & seals) == seals) {
+		/* Already the copy: keep the name ps shows readable. */
+		prctl(PR_SET_NAME, "hako-agent", 0, 0, 0);
+		close(self);
+		return;
+	}
+	int copy = memfd_create("hako-agent", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	struct stat st;
+	if (copy < 0 || fstat(self, &st) < 0)
+		goto fail;
+	for (off_t done = 0; done < st.st_size;) {
+		ssize_t n = sendfile(copy, self, NULL, (size_t)(st.st_size - done));
+		if (n <= 0)
+			goto fail;
+		done += n;
+	}
+	if (fcntl(copy, F_ADD_SEALS, seals) < 0)
+		goto fail;
+	static char *const no_env[] = { NULL };
+	fexecve(copy, argv, no_env);
+fail:
+	/* Without memfd or sealing (very old kernels) the agent goes on unprotected. */
+	fputs("hako-agent: cannot run from a sealed copy of itself\n", stderr);
+	exit(1);
+}
+
 int main(int argc, char **argv)
 {
+	run_from_sealed_copy(argv);
+
 	char *end = NULL;
 	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
 	if (fd < 3 || fd > INT_MAX || *end) {
