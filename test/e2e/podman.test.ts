@@ -54,8 +54,10 @@ describe('podman run --rm', () => {
 
 describe('podman run options that reach the runtime', () => {
   it('applies memory and pids limits in the container\'s cgroups', () => {
-    const out = env.run(['--rm', '--memory', '64m', '--pids-limit', '50', IMAGE, 'cat',
-      '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max']);
+    // cgroup v1 (the test machines) or v2 file names.
+    const out = env.run(['--rm', '--memory', '64m', '--pids-limit', '50', IMAGE, 'sh', '-c',
+      'cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes pids/pids.max 2>/dev/null || ' +
+      'cat memory.max pids.max']);
     expect(out.stderr).toBe('');
     expect(out.stdout).toBe(`${64 * 1024 * 1024}\n50\n`);
   });
@@ -189,10 +191,11 @@ describe('podman update, restart, pods', () => {
   it('update changes the memory limit of a running container', () => {
     const id = detached('updated', 'while true; do sleep 0.1; done', ['--memory', '64m']);
     expect(env.podman(['update', '--memory', '128m', 'updated']).status).toBe(0);
-    const limit = cgroupDirs(join(PODMAN_CGROUP_PARENT, `libpod-${id}`))
-      .find((dir) => dir.includes('/memory/'));
-    expect(readFileSync(join(limit!, 'memory.limit_in_bytes'), 'utf8').trim())
-      .toBe(String(128 * 1024 * 1024));
+    const limits = cgroupDirs(join(PODMAN_CGROUP_PARENT, `libpod-${id}`))
+      .flatMap((dir) => ['memory.limit_in_bytes', 'memory.max'].map((f) => join(dir, f)))
+      .filter((file) => existsSync(file));
+    expect(limits.length).toBe(1);
+    expect(readFileSync(limits[0]!, 'utf8').trim()).toBe(String(128 * 1024 * 1024));
     env.ok(['rm', '--force', '--time', '0', 'updated']);
   });
 
