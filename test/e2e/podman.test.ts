@@ -2,14 +2,13 @@
  * podman (through conmon) running containers with `--runtime <repo>/bin/hako`: the calls of
  * the runtime-cli contract as podman makes them, checked by what a podman user sees.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { IMAGE, PODMAN_CGROUP_PARENT, PodmanEnv } from './podman-env.js';
 import {
-  HAKO, HAKO_DEFAULT_ROOT, PRINT_TTY_SIZE, cgroupDirs, processesMentioning, run, shellQuote,
-  waitFor,
+  HAKO_DEFAULT_ROOT, PRINT_TTY_SIZE, cgroupDirs, processesMentioning, waitFor,
 } from './tools.js';
 
 const env = new PodmanEnv();
@@ -49,52 +48,6 @@ describe('podman run --rm', () => {
     expect(out.stderr).toBe('');
     expect(out.stdout).toBe('hi /tmp 1000:1000 1\n');
     expect(out.status).toBe(0);
-  });
-});
-
-describe('podman run options that reach the runtime', () => {
-  it('applies memory and pids limits in the container\'s cgroups', () => {
-    // cgroup v1 (the test machines) or v2 file names.
-    const out = env.run(['--rm', '--memory', '64m', '--pids-limit', '50', IMAGE, 'sh', '-c',
-      'cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes pids/pids.max 2>/dev/null || ' +
-      'cat memory.max pids.max']);
-    expect(out.stderr).toBe('');
-    expect(out.stdout).toBe(`${64 * 1024 * 1024}\n50\n`);
-  });
-
-  it('runs in a user namespace with --uidmap and --gidmap', () => {
-    const out = env.run(['--rm', '--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536',
-      IMAGE, 'sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map']);
-    expect(out.stderr).toBe('');
-    expect(out.stdout.split(/\s+/).filter(Boolean))
-      .toEqual(['0', '0', '100000', '65536', '0', '100000', '65536']);
-  });
-
-  it('passes descriptors with --preserve-fds', () => {
-    const file = join(env.dir, 'preserved.txt');
-    writeFileSync(file, 'through-fd-3\n');
-    // ls lists its own descriptor of the directory too: the lowest free one, 4.
-    const podman = ['podman', '--runtime', HAKO, 'run', '--rm', '--cgroup-parent',
-      PODMAN_CGROUP_PARENT, '--preserve-fds', '1', IMAGE, 'sh', '-c',
-      'cat <&3; ls /proc/self/fd | tr "\\n" " "'];
-    const out = run('/bin/sh', ['-c', `exec 3<${shellQuote(file)}; exec ${
-      podman.map(shellQuote).join(' ')}`], { env: env.env });
-    expect(out.stderr).toBe('');
-    expect(out.stdout).toBe('through-fd-3\n0 1 2 3 4 ');
-  });
-
-  it('leaks no descriptor of conmon or hako into the container', () => {
-    const out = env.run(['--rm', IMAGE, 'ls', '/proc/self/fd']);
-    expect(out.stderr).toBe('');
-    expect(out.stdout.split('\n').filter(Boolean)).toEqual(['0', '1', '2', '3']);
-  });
-
-  it('makes the root filesystem read-only with --read-only', () => {
-    // --read-only-tmpfs=false: podman would add tmpfs mounts with the tmpcopyup option.
-    const out = env.run(['--rm', '--read-only', '--read-only-tmpfs=false', IMAGE,
-      'sh', '-c', 'touch /file']);
-    expect(out.stderr).toMatch(/Read-only file system/);
-    expect(out.status).toBe(1);
   });
 });
 
