@@ -172,6 +172,35 @@ function buildProgram(): Command {
     .description('print the features this runtime supports, as JSON')
     .action(run(async () => (await import('./commands/features.js')).featuresCommand));
 
+  // Everything after the id is the command, `-c` and `-v` included, as in runc: the program's
+  // own options must then end at the subcommand (which runc's parser requires anyway).
+  program.enablePositionalOptions();
+  const collect = (value: string, all: string[]) => [...all, value];
+  program
+    .command('exec')
+    .description('run a new process inside a container')
+    .argument('<container-id>')
+    .argument('[command...]', 'the command and its arguments')
+    .option('--console-socket <path>', 'unix socket that receives the pty master (with -d -t)')
+    .option('--cwd <dir>', 'working directory in the container')
+    .option('-e, --env <NAME=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('-t, --tty', 'allocate a pseudo-terminal')
+    .option('-u, --user <uid[:gid]>', 'run as this uid (and gid)')
+    .option('-g, --additional-gids <gid>', 'an additional group (repeatable)', collect, [])
+    .option('-p, --process <file>', 'the whole process as JSON; the command line is ignored')
+    .option('-d, --detach', 'return once the process has started')
+    .option('--pid-file <file>', 'write the process id to this file')
+    .option('--process-label <label>', 'SELinux label (ignored on a host without SELinux)')
+    .option('--apparmor <profile>', 'AppArmor profile (ignored on a host without AppArmor)')
+    .option('--no-new-privs', 'set no_new_privs for the process')
+    .option('-c, --cap <capability>', 'add a capability (repeatable)', collect, [])
+    .option('--preserve-fds <n>', 'pass this many descriptors after stdio', '0')
+    .option('--cgroup <path>', 'join this sub-cgroup, [<controller>:]<path> (repeatable)',
+      collect, [])
+    .option('--ignore-paused', 'exec even into a paused container')
+    .passThroughOptions()
+    .action(run(async () => (await import('./commands/exec.js')).execCommand));
+
   return program;
 }
 
