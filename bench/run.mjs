@@ -132,7 +132,7 @@ async function main() {
 
   const rows = buildRows({
     results, variants: ctx.variants, runtimes, concurrency: config.concurrency,
-  });
+  }).filter((row) => config.only.includes(row.key[0]));
   const machine = describeMachine({ layout, runtimes, loadAtStart });
   const report = markdownReport({
     machine, rows, extras,

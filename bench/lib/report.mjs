@@ -87,7 +87,7 @@ function caNotes(rows) {
   const lines = ['## NODE_EXTRA_CA_CERTS', ''];
   lines.push('With the variable set minus with it unset, median (and minimum, which is less',
     'sensitive to other jobs on the machine):', '');
-  for (const key of ['a', 'b', 'g']) {
+  for (const key of ['a', 'b', 'c', 'g']) {
     const unset = rows.find((r) => r.key === key && r.variant === 'unset');
     const set = rows.find((r) => r.key === key && r.variant === 'set');
     if (!unset || !set) continue;
@@ -109,6 +109,7 @@ function caNotes(rows) {
 }
 
 function signed(value) {
+  if (Math.abs(value) < 0.05) return '±0.0 ms';
   return `${value >= 0 ? '+' : '−'}${ms(Math.abs(value))}`;
 }
 
@@ -166,20 +167,20 @@ function breakdownNotes(rows) {
 
 function memoryNotes(rows) {
   const lines = ['## Memory details', ''];
-  for (const row of orderedRows(rows).filter((r) => r.key === 'd' && r.variant === 'unset')) {
+  for (const row of orderedRows(rows).filter((r) => r.key === 'd')) {
     for (const name of COLUMNS) {
       for (const b of row.cells[name].detail?.below ?? []) {
-        lines.push(`- d, ${name}, ${b.mb} MB: ${b.why}`);
+        lines.push(`- d, ${name}, CA ${row.variant}, ${b.mb} MB: ${b.why}`);
       }
     }
   }
-  for (const row of orderedRows(rows).filter((r) => r.key === 'e' && r.variant === 'unset')) {
+  for (const row of orderedRows(rows).filter((r) => r.key === 'e')) {
     for (const name of COLUMNS) {
       const detail = row.cells[name].detail;
       if (!detail) continue;
       const procs = detail.processes.map((p) => `${p.name} ${mb(p.rssKb)}`).join(', ');
       const samples = detail.samplesKb.map((kb) => mb(kb)).join(', ');
-      lines.push(`- e, ${name}: ${procs} (samples: ${samples})`);
+      lines.push(`- e, ${name}, CA ${row.variant}: containers ${samples}; the last: ${procs}`);
     }
   }
   lines.push('');
