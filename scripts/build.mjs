@@ -29,10 +29,15 @@ try {
   process.exit(1);
 }
 
-// One entry, split so that each subcommand loads only the chunks it needs: `state` and `kill`
-// must not pay for koffi or the container setup code.
+// Two entries: the CLI, split so that each subcommand loads only the chunks it needs (`state`
+// and `kill` must not pay for koffi or the container setup code), and the Node engine that
+// runs wasm workloads inside the container (src/core/engine/main.ts), which shares chunks
+// with it.
 await esbuild.build({
-  entryPoints: { hako: join(root, 'src/cli/main.ts') },
+  entryPoints: {
+    hako: join(root, 'src/cli/main.ts'),
+    engine: join(root, 'src/core/engine/main.ts'),
+  },
   outdir: dist,
   bundle: true,
   splitting: true,

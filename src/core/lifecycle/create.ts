@@ -25,6 +25,7 @@ import { validateId } from '../state/id.js';
 import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
 import { CONSOLE_TO_PARENT, ForkMode, type Sys } from '../sys/sys.js';
 import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
+import { chooseHandler } from './handler.js';
 
 export interface CreateOptions {
   root: string;
@@ -52,6 +53,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     opts.logger.debug(() => `create: ${what} (+${(performance.now() - started).toFixed(1)} ms)`);
   const spec = loadSpec(bundle);
   checkSupported(spec, opts);
+  const handler = chooseHandler(spec);
   const plan = planNamespaces(spec);
 
   const store = new StateStore(opts.root);
@@ -93,16 +95,32 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     }
 
     const state = initialState(opts, bundle, spec, pid, cgroup);
-
-    await setupRootfs(sys, spec, {
+    const rootfsContext = {
       bundle,
       noPivot: opts.noPivot,
       cgroup,
       logger: opts.logger,
       hooks: async () => runCreateHooks(sys, spec, state, opts.logger),
-    });
+    };
+
+    if (handler.engine) {
+      // The agent mounts, then execs the Node engine, which finishes the setup (engine.ts).
+      const { createInEngine } = await import('./engine.js');
+      state.handler = await createInEngine({
+        agent, handler: handler.name, spec, pid, startFd, preserveFds: opts.preserveFds,
+        rootfs: rootfsContext, logger: opts.logger, cgroupJoined: joining,
+        compileSeccomp: async () => spec.linux?.seccomp ? compile(spec, opts.logger) : undefined,
+      });
+      step('engine waits for start');
+      agent.channel.release();
+      store.write(opts.id, state);
+      if (opts.pidFile) writePidFile(opts.pidFile, pid);
+      return { state, agent };
+    }
+
+    await setupRootfs(sys, handler.spec, rootfsContext);
     step('rootfs ready');
-    const exec = await prepareProcess(sys, spec, {
+    const exec = await prepareProcess(sys, handler.spec, {
       consoleSocketFd,
       seccomp: spec.linux?.seccomp ? await compile(spec, opts.logger) : undefined,
       logger: opts.logger,
@@ -116,7 +134,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         ? { program: Buffer.from(exec.seccomp.program).toString('base64'), flags: exec.seccomp.flags }
         : undefined,
     };
-    state.handler = { name: 'linux', exec: execPlan as unknown as JsonValue };
+    state.handler = { name: handler.name, exec: execPlan as unknown as JsonValue };
 
     await joining;
     step('process prepared');

@@ -32,6 +32,11 @@ export interface ProcessContext {
   home?: string;
   /** Hears, at debug level, what cannot be applied (an ambient capability not inheritable). */
   logger?: { debug(message: string): void };
+  /**
+   * false when args[0] is not a program to execve (a wasm module, which the engine has
+   * opened already): it is then returned as the path unchanged. Default true.
+   */
+  findExecutable?: boolean;
 }
 
 /** What the final EXEC needs besides `closeFrom`, which the caller knows. */
@@ -80,7 +85,9 @@ export async function prepareProcess(
   }
 
   const env = withHome(proc.env ?? [], ctx.home ?? '/');
-  const path = await resolveExecutable(sys, proc.args[0], env, proc.cwd);
+  const path = ctx.findExecutable === false
+    ? proc.args[0]
+    : await resolveExecutable(sys, proc.args[0], env, proc.cwd);
   const plan: ProcessPlan = { path, argv: [...proc.args], env };
   if (ctx.seccomp && proc.noNewPrivileges) plan.seccomp = ctx.seccomp;
   return plan;
@@ -103,7 +110,7 @@ async function changeDirectory(sys: Sys, cwd: string): Promise<void> {
 }
 
 /** runc sets HOME when the config does not, from the user's passwd entry. */
-function withHome(env: readonly string[], home: string): string[] {
+export function withHome(env: readonly string[], home: string): string[] {
   if (env.some((e) => e.startsWith('HOME='))) return [...env];
   return [...env, `HOME=${home}`];
 }

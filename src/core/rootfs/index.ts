@@ -11,6 +11,11 @@
  *   9. readonlyPaths, then maskedPaths                              masked.ts
  * Before the pivot every container path is resolved beneath the rootfs (Resolve.InRoot), so a
  * symlink in the image cannot send a mount to the host.
+ *
+ * Steps 1 to 6 (`mountRootfs`) and 7 to 9 (`enterRootfs`) can run in two processes: a
+ * handler that runs JavaScript in the sandbox has the agent do the first half, then the
+ * engine it execs does the second half itself, once it has read what it needs from the host.
+ * What passes between the two is a `RootfsHandoff`, plain data.
  */
 import { resolve } from 'node:path';
 
@@ -18,7 +23,9 @@ import { HakoError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 import { nodeErrorDescription, sysStep } from '../sys/failure.js';
 import { Resolve, type Sys } from '../sys/sys.js';
-import { type RootfsContext, type RootfsState, cleanPath, hasNamespace } from './context.js';
+import {
+  type MountedPath, type RootfsContext, type RootfsState, cleanPath, hasNamespace,
+} from './context.js';
 import { createDevices } from './devices.js';
 import { nodeHost } from './host.js';
 import { checkHostname, setHostname } from './hostname.js';
@@ -29,12 +36,57 @@ import { prepareRoot } from './prepare.js';
 import { remountReadonly } from './readonly.js';
 import { writeSysctls } from './sysctl.js';
 
-export type { RootfsContext } from './context.js';
+export type { MountedPath, RootfsContext } from './context.js';
 export type { HostMount, HostView } from './host.js';
 
 export async function setupRootfs(sys: Sys, spec: Spec, ctx: RootfsContext): Promise<void> {
   const state = initialState(sys, spec, ctx);
+  await mountBeforePivot(state);
+  await enterAfterMounts(state);
+}
 
+/** What the steps after pivot_root need from the steps before it. */
+export interface RootfsHandoff {
+  /** The rootfs as an absolute host path with symlinks resolved. */
+  rootfs: string;
+  userns: boolean;
+  noPivot: boolean;
+  /** The mounts made so far and their flags (read-only remounts keep some of them). */
+  mounted: MountedPath[];
+}
+
+/** Steps 1 to 6: everything up to pivot_root, which is left to the caller. */
+export async function mountRootfs(
+  sys: Sys,
+  spec: Spec,
+  ctx: RootfsContext,
+): Promise<RootfsHandoff> {
+  const state = initialState(sys, spec, ctx);
+  await mountBeforePivot(state);
+  const { rootfs, userns, mounted } = state;
+  return { rootfs, userns, noPivot: ctx.noPivot === true, mounted: [...mounted] };
+}
+
+/** Steps 7 to 9, in the process that will run the workload, after `mountRootfs`. */
+export async function enterRootfs(
+  sys: Sys,
+  spec: Spec,
+  handoff: RootfsHandoff,
+  logger?: RootfsContext['logger'],
+): Promise<void> {
+  await enterAfterMounts({
+    sys,
+    spec,
+    ctx: { bundle: '', noPivot: handoff.noPivot, logger },
+    host: nodeHost,
+    rootfs: handoff.rootfs,
+    userns: handoff.userns,
+    mounted: [...handoff.mounted],
+  });
+}
+
+async function mountBeforePivot(state: RootfsState): Promise<void> {
+  const { sys, spec, ctx } = state;
   await prepareRoot(state);
   await mountAll(state);
   await createDevices(state);
@@ -47,7 +99,9 @@ export async function setupRootfs(sys: Sys, spec: Spec, ctx: RootfsContext): Pro
   }
   await writeSysctls(state);
   await setHostname(sys, spec);
+}
 
+async function enterAfterMounts(state: RootfsState): Promise<void> {
   await enterRoot(state);
   await remountReadonly(state);
   await makeReadonlyPaths(state);

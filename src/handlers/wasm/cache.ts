@@ -10,10 +10,16 @@
  * Layout of `<cacheDir>/<sha256>/`: `component.js` (the ES module), `component.core*.wasm`,
  * `package.json` (marks the directory as ES modules for Node) and `manifest.json`, written
  * last, that records the transpiler version and what the component imports and exports.
+ *
+ * Only root writes here. Others may enter the directories but not list them (0711) and may
+ * read the files (0644): an entry is found only by the hash of the component's bytes, so
+ * reading it requires having the component already. That lets the engine of a container
+ * with a user namespace, which runs as an unprivileged host uid, load what `create`
+ * transpiled for it.
  */
 
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -25,6 +31,8 @@ export const CACHE_DIR_ENV = 'HAKO_WASM_CACHE';
 /** The generated module's base name; the files are `component.js`, `component.core.wasm`... */
 const NAME = 'component';
 const MANIFEST = 'manifest.json';
+const DIR_MODE = 0o711;
+const FILE_MODE = 0o644;
 
 export interface TranspiledComponent {
   /** The entry's directory. */
@@ -59,6 +67,16 @@ export function componentKey(bytes: Uint8Array): string {
 }
 
 /**
+ * Whether the cache holds an entry for these bytes made by this transpiler version. Loads
+ * nothing but package.json files, so it also works where `import()` does not (a start-up
+ * snapshot).
+ */
+export async function isCached(bytes: Uint8Array, cacheDir: string): Promise<boolean> {
+  const cached = await readManifest(join(cacheDir, componentKey(bytes)));
+  return cached !== null && cached.transpiler === transpilerVersion();
+}
+
+/**
  * Returns the transpiled form of a component, transpiling it only when the cache has no
  * entry for these bytes made by this transpiler version. `file` names the component in errors.
  */
@@ -75,8 +93,9 @@ export async function transpileCached(
     return entry(dir, cached, true);
   }
 
-  // Only hako writes here and the ES module in it is code hako will run: keep others out.
-  await mkdir(cacheDir, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+  // Only hako writes here and the ES module in it is code hako will run: others may not
+  // write, nor list what is there (see above).
+  await mkdir(cacheDir, { recursive: true, mode: DIR_MODE }).catch((e: NodeJS.ErrnoException) => {
     throw new HakoError(`wasm cache ${cacheDir}: cannot create: ${e.code ?? e.message}`);
   });
   const manifest = await transpile(bytes, file, transpiler);
@@ -155,10 +174,13 @@ async function publish(
   try {
     for (const [name, content] of files) {
       if (name !== MANIFEST) {
-        await writeFile(join(tmp, name), content);
+        await writeFile(join(tmp, name), content, { mode: FILE_MODE });
       }
     }
-    await writeFile(join(tmp, MANIFEST), files.get(MANIFEST) ?? '');
+    await writeFile(join(tmp, MANIFEST), files.get(MANIFEST) ?? '', { mode: FILE_MODE });
+    // mkdtemp makes 0700 whatever the umask; the umask may also have narrowed the files.
+    await chmod(tmp, DIR_MODE);
+    for (const name of files.keys()) await chmod(join(tmp, name), FILE_MODE);
 
     // Another runtime may have published the same bytes meanwhile; its entry may be in use.
     const current = await readManifest(dir);

@@ -1,0 +1,141 @@
+/**
+ * The Node engine: the container's init for handlers that run JavaScript in the sandbox.
+ *
+ * The agent has entered the namespaces and made every mount (docs/architecture.md), then
+ * exec'd `node engine.mjs <control fd>` in place of pivot_root, so this process still sees
+ * the host. In order:
+ *   1. read the plan that `hako create` left in the control socket;
+ *   2. load the handler and everything it needs from the host, and prepare the workload:
+ *      read the module beneath the rootfs, compile it (or transpile a component), start the
+ *      workers; bind libc;
+ *   3. finish the setup on itself with LocalSys: pivot_root, read-only and masked paths,
+ *      rlimits, the user, capabilities, seccomp;
+ *   4. tell `create` it is ready (or why it failed) and close the control socket;
+ *   5. wait for `hako start` on the inherited start socket;
+ *   6. run the workload in this process and exit with its status.
+ * Nothing may be loaded from the host after step 2: all imports here are static, and the
+ * handler's lazy loads happen in its prepare step.
+ */
+import { closeSync, readFileSync, writeSync } from 'node:fs';
+
+import { transpileCached } from '../../handlers/wasm/cache.js';
+import { type ReadResult, prepareWasm } from '../../handlers/wasm/handler.js';
+import { HakoError } from '../errors.js';
+import { homeFromPasswd } from '../process/home.js';
+import { prepareProcess, withHome } from '../process/index.js';
+import { enterRootfs } from '../rootfs/index.js';
+import { readFileInRoot } from '../sys/libc.js';
+import { LocalSys, preloadLocalSys } from '../sys/local.js';
+import { type EnginePlan, TRANSPILE_FLAG, readPlan, writeAnswer } from './handoff.js';
+import { waitForStart } from './start-server.js';
+
+/** What a workload exits with when the engine itself fails after start. */
+const ENGINE_FAILURE = 1;
+
+async function main(): Promise<number> {
+  if (process.argv[2] === TRANSPILE_FLAG) return transpile(process.argv[3], process.argv[4]);
+  const controlFd = Number(process.argv[2]);
+  if (!Number.isInteger(controlFd) || controlFd < 3) {
+    writeSync(2, 'hako engine: usage: engine.mjs <control fd> (started by hako create)\n');
+    return 2;
+  }
+
+  let run: () => Promise<number>;
+  let sys: LocalSys;
+  let plan: EnginePlan;
+  try {
+    plan = readPlan(controlFd);
+    const readFile = inRoot(plan.rootfs.rootfs);
+    const home = homeOf(plan, readFile);
+    run = await prepare(plan, readFile, home);
+    preloadLocalSys();
+    sys = new LocalSys();
+    await setUp(sys, plan, home);
+  } catch (err) {
+    writeAnswer(controlFd, oneLine(err));
+    return ENGINE_FAILURE;
+  }
+  writeAnswer(controlFd);
+  closeSync(controlFd);
+
+  try {
+    await waitForStart(plan.startFd, sys);
+  } catch {
+    // `start` heard the reason (or vanished); the container is over.
+    return 127;
+  }
+  try {
+    return await run();
+  } catch (err) {
+    writeSync(2, `${oneLine(err)}\n`);
+    return ENGINE_FAILURE;
+  }
+}
+
+/** The transpile mode (lifecycle/engine.ts): the component's bytes come on stdin. */
+async function transpile(cacheDir: string | undefined, file: string | undefined) {
+  if (!cacheDir || !file) throw new Error('usage: engine.mjs --transpile <cache dir> <name>');
+  try {
+    await transpileCached(readFileSync(0), file, cacheDir);
+    return 0;
+  } catch (err) {
+    writeSync(2, `${oneLine(err)}\n`);
+    return ENGINE_FAILURE;
+  }
+}
+
+type ReadFile = (path: string) => ReadResult;
+
+/** Container paths read beneath the rootfs, as the agent resolves them (openat2). */
+function inRoot(rootfs: string): ReadFile {
+  return (path) => readFileInRoot(rootfs, path);
+}
+
+/** HOME as runc sets it when process.env has none: from the image's /etc/passwd. */
+function homeOf(plan: EnginePlan, readFile: ReadFile): string {
+  const passwd = readFile('/etc/passwd');
+  const text = 'bytes' in passwd ? Buffer.from(passwd.bytes).toString() : '';
+  return homeFromPasswd(text, plan.spec.process?.user.uid ?? 0);
+}
+
+async function prepare(plan: EnginePlan, readFile: ReadFile, home: string) {
+  if (plan.handler !== 'wasm') throw new HakoError(`engine: no handler named "${plan.handler}"`);
+  const proc = plan.spec.process;
+  if (!proc) throw new HakoError('config.json: process: is required');
+  const prepared = await prepareWasm({
+    args: proc.args ?? [],
+    env: withHome(proc.env ?? [], home),
+    cwd: proc.cwd,
+    cacheDir: plan.cacheDir,
+    readFile,
+  });
+  return prepared.run;
+}
+
+/** The steps the agent would have done after its mounts, done here on this process. */
+async function setUp(sys: LocalSys, plan: EnginePlan, home: string): Promise<void> {
+  await enterRootfs(sys, plan.spec, plan.rootfs);
+  const seccomp = plan.seccomp && {
+    program: Buffer.from(plan.seccomp.program, 'base64'),
+    flags: plan.seccomp.flags,
+  };
+  await prepareProcess(sys, plan.spec, {
+    home,
+    lastCap: plan.lastCap,
+    seccomp,
+    findExecutable: false,
+  });
+}
+
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return (message.split('\n')[0] ?? message).trim() || 'unknown error';
+}
+
+main().then(
+  (status) => process.exit(status),
+  (err: unknown) => {
+    writeSync(2, `hako engine: ${oneLine(err)}\n`);
+    process.exit(ENGINE_FAILURE);
+  },
+);

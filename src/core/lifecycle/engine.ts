@@ -1,0 +1,190 @@
+/**
+ * `create` for a handler that runs in the Node engine (wasm). The agent does everything up
+ * to and including the mounts, as for a Linux container; then, instead of pivot_root, it
+ * execs `node engine.mjs`, which finishes the setup on itself and answers when the container
+ * waits for `start` (engine/handoff.ts). The engine keeps the agent's pid, so the container's
+ * pid is the same as for a Linux container: the init that was forked in its namespaces.
+ *
+ * The engine needs two descriptors: the control socket (to read its plan and answer) and
+ * the listening start socket. The agent marks everything from `closeFrom` up close-on-exec
+ * and opens its own descriptors close-on-exec, so each is duplicated onto a free number
+ * (dup2 clears the flag) and `closeFrom` is set just above the two.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+import { defaultCacheDir, isCached } from '../../handlers/wasm/cache.js';
+import { checkModule } from '../../handlers/wasm/handler.js';
+import { type EnginePlan, TRANSPILE_FLAG, answerFailure, encodePlan } from '../engine/handoff.js';
+import { HakoError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type RootfsContext, mountRootfs } from '../rootfs/index.js';
+import type { Spec } from '../spec/types.js';
+import type { JsonValue } from '../state/store.js';
+import { sysStep } from '../sys/failure.js';
+import { readFileInRoot } from '../sys/libc.js';
+import type { AgentProcess } from '../sys/spawn.js';
+import { nulList } from '../sys/channel.js';
+import { SysError } from '../sys/sys.js';
+import type { ExecPlan } from './common.js';
+
+/** The agent's EXEC operation (native/PROTOCOL.md). */
+const OP_EXEC = 60;
+
+export interface EngineCreate {
+  agent: AgentProcess;
+  handler: string;
+  spec: Spec;
+  /** The container's init, host pid. */
+  pid: number;
+  /** The agent's descriptor of the listening start socket. */
+  startFd: number;
+  preserveFds: number;
+  rootfs: RootfsContext;
+  logger: Logger;
+  /** Settles once the init is in the container's cgroup: the engine is charged from its start. */
+  cgroupJoined: Promise<void>;
+  /** linux.seccomp compiled, when the config has it. */
+  compileSeccomp: () => Promise<{ program: Uint8Array; flags: number } | undefined>;
+}
+
+/** Runs the setup and the engine; resolves to what `create` records as state.handler. */
+export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
+  const { agent, spec } = opts;
+  const sys = agent.sys;
+  const proc = spec.process;
+  if (!proc?.args?.length) throw new HakoError('config.json: process.args: is required');
+
+  const rootfs = await mountRootfs(sys, spec, opts.rootfs);
+  const seccomp = await opts.compileSeccomp();
+  // The agent is idle once every mount is done: its descriptors can be counted.
+  await sys.flush();
+  // The container's files as its mounts show them, from the host: through the init's root.
+  const cacheDir = defaultCacheDir();
+  const module = checkModule({
+    args: proc.args,
+    env: proc.env ?? [],
+    cwd: proc.cwd,
+    cacheDir,
+    readFile: (path) => readFileInRoot(`/proc/${opts.pid}/root${rootfs.rootfs}`, path),
+  });
+  // Filled here, as real root: the engine of a container with a user namespace runs as an
+  // unprivileged host uid, which can read the cache but not write it.
+  if (module.kind === 'component' && !await isCached(module.bytes, cacheDir)) {
+    await transpileInEngine(module.bytes, proc.args[0], cacheDir);
+  }
+
+  // The agent's control socket is the descriptor after the preserved ones (spawn.ts).
+  const controlFd = 3 + opts.preserveFds;
+  const [engineControl, engineStart] = freeDescriptors(opts.pid, controlFd + 1, 2);
+  await sysStep('keep the start socket for the engine', sys.dup2(opts.startFd, engineStart));
+  await sysStep('keep the control socket for the engine', sys.dup2(controlFd, engineControl));
+  await sys.flush();
+
+  const plan: EnginePlan = {
+    handler: opts.handler,
+    spec,
+    rootfs,
+    startFd: engineStart,
+    cacheDir,
+    lastCap: readLastCap(),
+    seccomp: seccomp && !proc.noNewPrivileges ? base64(seccomp) : undefined,
+  };
+  const node = process.execPath;
+  const argv = [node, '--no-warnings', enginePath(), String(engineControl)];
+  const closeFrom = Math.max(engineControl, engineStart) + 1;
+  const args = [node, nulList(argv), nulList([]), closeFrom, new Uint8Array(0), 0];
+  await opts.cgroupJoined;
+  const answering = agent.channel.request(OP_EXEC, args, `exec ${node} (the wasm engine)`);
+  // Right behind the EXEC request, where the agent will not read it: the engine will.
+  (agent.child.stdio[controlFd] as Duplex).write(encodePlan(plan));
+  opts.logger.debug(`container init ${opts.pid} execs the engine: ${argv.join(' ')}`);
+
+  let answer: { ret: bigint; payload: Buffer };
+  try {
+    answer = await answering;
+  } catch (err) {
+    if (err instanceof SysError) throw new HakoError(`start the wasm engine: ${err.message}`);
+    throw new HakoError(`the wasm engine exited before it was ready${memoryHint(spec)}`);
+  }
+  const failure = answerFailure(answer.ret, answer.payload);
+  if (failure !== undefined) throw new HakoError(failure);
+
+  const exec: ExecPlan = {
+    path: proc.args[0],
+    argv: [...proc.args],
+    env: proc.env ?? [],
+    closeFrom: controlFd,
+    seccomp: seccomp && proc.noNewPrivileges ? base64(seccomp) : undefined,
+  };
+  return { name: opts.handler, exec: exec as unknown as JsonValue };
+}
+
+/**
+ * jco-transpile is an ES module, and the CLI may run from a start-up snapshot, where
+ * `import()` is not available: the transpilation runs in a Node process of its own, the
+ * engine's entry in its transpile mode, with the component on stdin.
+ */
+async function transpileInEngine(bytes: Uint8Array, file: string, cacheDir: string) {
+  const child = spawn(process.execPath, ['--no-warnings', enginePath(), TRANSPILE_FLAG,
+    cacheDir, file], { stdio: ['pipe', 'ignore', 'pipe'], env: {} });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text; });
+  child.stdin.end(bytes);
+  const status = await new Promise<number>((done) => {
+    child.on('error', () => done(127));
+    child.on('close', (code) => done(code ?? 1));
+  });
+  if (status !== 0) {
+    const line = stderr.trim().split('\n').pop();
+    throw new HakoError(line || `${file}: transpiling the component failed (status ${status})`);
+  }
+}
+
+/** The `count` lowest descriptor numbers from `from` up that `pid` does not use. */
+export function freeDescriptors(pid: number, from: number, count: number): number[] {
+  const used = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
+  const free: number[] = [];
+  for (let fd = from; free.length < count; fd++) if (!used.has(fd)) free.push(fd);
+  return free;
+}
+
+let cachedEngine: string | undefined;
+
+/** dist/engine.mjs, next to the bundled CLI or found from the source tree. */
+export function enginePath(): string {
+  if (cachedEngine) return cachedEngine;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    for (const candidate of [join(dir, 'engine.mjs'), join(dir, 'dist', 'engine.mjs')]) {
+      if (existsSync(candidate)) return (cachedEngine = candidate);
+    }
+    dir = dirname(dir);
+  }
+  throw new HakoError('engine.mjs not found: run `npm run build` in the hako directory');
+}
+
+/** The engine is a Node process in the container's memory cgroup: say so when it is small. */
+function memoryHint(spec: Spec): string {
+  const limit = spec.linux?.resources?.memory?.limit;
+  if (limit === undefined || limit < 0 || limit >= ENGINE_MEMORY_HINT) return '';
+  return ` (linux.resources.memory.limit is ${limit} bytes; the Node engine alone takes ` +
+    'about 12 MiB of it)';
+}
+
+/**
+ * Below this limit an engine that died early was most likely killed by it: the engine's own
+ * peak is about 12 MiB when Node's files are already in the page cache (docs/wasm.md).
+ */
+const ENGINE_MEMORY_HINT = 16 << 20;
+
+function readLastCap(): number {
+  return Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10);
+}
+
+function base64(seccomp: { program: Uint8Array; flags: number }) {
+  return { program: Buffer.from(seccomp.program).toString('base64'), flags: seccomp.flags };
+}
