@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Spec } from '../../src/core/spec/types.js';
 import { Scratch } from './helpers.js';
-import { type WasmFixtures, wasmBundle, wasmFixtures, wasmLeftovers } from './wasm-helpers.js';
+import {
+  type WasmFixtures, removeWasmFixtures, wasmBundle, wasmFixtures, wasmLeftovers,
+} from './wasm-helpers.js';
 
 let scratch: Scratch;
 let fx: WasmFixtures;
@@ -18,7 +20,10 @@ beforeAll(async () => {
   scratch = new Scratch();
   fx = await wasmFixtures();
 });
-afterAll(() => scratch.cleanup());
+afterAll(async () => {
+  scratch.cleanup();
+  await removeWasmFixtures();
+});
 
 function run(bundle: string, env: NodeJS.ProcessEnv = process.env) {
   const id = scratch.id('w');

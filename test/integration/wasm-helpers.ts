@@ -4,7 +4,7 @@
  * engine (which the agent-only check in lifecycle-helpers.ts does not recognise).
  */
 import {
-  chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync,
+  chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,14 @@ export function wasmFixtures(): Promise<WasmFixtures> {
     return { dir, c, wat, watText: HELLO_WAT, component, reactor, noStart };
   })();
   return built;
+}
+
+/** Removes the fixtures' directory: call from the test file's afterAll. */
+export async function removeWasmFixtures(): Promise<void> {
+  if (!built) return;
+  const { dir } = await built.catch(() => ({ dir: '' }));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  built = undefined;
 }
 
 /** A bundle whose rootfs holds `files` (container path → host file) and runs `args` as wasm. */

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HAKO, Scratch } from './helpers.js';
-import { statusField, wasmBundle, wasmFixtures, type WasmFixtures } from './wasm-helpers.js';
+import {
+  type WasmFixtures, removeWasmFixtures, statusField, wasmBundle, wasmFixtures,
+} from './wasm-helpers.js';
 
 let scratch: Scratch;
 let fx: WasmFixtures;
@@ -20,7 +22,10 @@ beforeAll(async () => {
   scratch = new Scratch();
   fx = await wasmFixtures();
 });
-afterAll(() => scratch.cleanup());
+afterAll(async () => {
+  scratch.cleanup();
+  await removeWasmFixtures();
+});
 
 const RUNS = 7;
 // Every Node start parses that CA bundle when it is set (platform-notes); hako's launcher

@@ -4,7 +4,9 @@
  * guest's output and from the host's /proc.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +17,8 @@ import { nsOf } from './config-helpers.js';
 import { HAKO, Scratch } from './helpers.js';
 import { isLive, stateOf, waitFor } from './lifecycle-helpers.js';
 import {
-  CONTAINER_HOSTNAME_FILE, type WasmFixtures, statusField, wasmBundle, wasmFixtures,
-  wasmLeftovers,
+  CONTAINER_HOSTNAME_FILE, type WasmFixtures, removeWasmFixtures, statusField, wasmBundle,
+  wasmFixtures, wasmLeftovers,
 } from './wasm-helpers.js';
 
 let scratch: Scratch;
@@ -28,7 +30,10 @@ beforeAll(async () => {
   fx = await wasmFixtures();
   cacheDir = join(scratch.dir, 'wasm-cache');
 });
-afterAll(() => scratch.cleanup());
+afterAll(async () => {
+  scratch.cleanup();
+  await removeWasmFixtures();
+});
 
 const env = () => ({ ...process.env, HAKO_WASM_CACHE: cacheDir });
 
