@@ -2,6 +2,8 @@
  * hako's command line, runc-compatible. Each subcommand's implementation is imported only
  * when it runs, so `state` or `kill` never load the container setup code.
  */
+import v8 from 'node:v8';
+
 import { Command, CommanderError, Option } from 'commander';
 
 import { HakoError } from '../core/errors.js';
@@ -204,11 +206,11 @@ function buildProgram(): Command {
   return program;
 }
 
-async function main(): Promise<void> {
-  setLogger(loggerFromArgv(process.argv));
+async function main(argv: string[]): Promise<void> {
+  setLogger(loggerFromArgv(argv));
   const program = buildProgram();
   try {
-    await program.parseAsync(normalizeArgv(process.argv));
+    await program.parseAsync(normalizeArgv(argv));
   } catch (err) {
     process.exitCode = fail(err);
   }
@@ -232,4 +234,14 @@ function fail(err: unknown): number {
   return 1;
 }
 
-await main();
+// The launcher starts hako from a start-up snapshot (scripts/build.mjs) in which this module
+// is already loaded: main runs after deserialisation. There is no script in argv then, so a
+// name takes its place for commander.
+const snapshot = v8.startupSnapshot;
+if (snapshot?.isBuildingSnapshot()) {
+  snapshot.setDeserializeMainFunction(() => {
+    void main([process.argv[0], 'hako', ...process.argv.slice(1)]);
+  });
+} else {
+  void main(process.argv);
+}

@@ -154,7 +154,7 @@ describe('prepareProcess', () => {
   it('words a failed chdir as runc does', async () => {
     const sys = recorder().failOn('chdir /x', ENOENT);
     await expect(prepareProcess(sys, spec({ cwd: '/x' }), { lastCap: 40 })).rejects.toThrow(
-      /^chdir to cwd \("\/x"\) set in config.json failed: no such file or directory$/,
+      /^chdir to cwd \("\/x"\) set in config.json failed: no such file or directory \(ENOENT\)$/,
     );
   });
 

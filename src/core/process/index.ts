@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { HakoError } from '../errors.js';
 import { CAP_LAST_KNOWN, PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS } from '../spec/linux.js';
 import type { Spec } from '../spec/types.js';
-import { errnoMessage, sysStep } from '../sys/failure.js';
-import { type ExecRequest, Resolve, type Sys, SysError } from '../sys/sys.js';
+import { sysStep } from '../sys/failure.js';
+import { type ExecRequest, Resolve, type Sys } from '../sys/sys.js';
 import { applyCapabilities, capabilitySets, dropBoundingSet } from './capabilities.js';
 import { setUser } from './credentials.js';
 import { resolveExecutable } from './executable.js';
@@ -99,14 +99,8 @@ export async function prepareProcess(
  * workload's user cannot enter is therefore reachable only if root can enter it.
  */
 async function changeDirectory(sys: Sys, cwd: string): Promise<void> {
-  try {
-    await sys.chdir(cwd);
-  } catch (err) {
-    if (!(err instanceof SysError)) throw err;
-    throw new HakoError(
-      `chdir to cwd (${JSON.stringify(cwd)}) set in config.json failed: ${errnoMessage(err.errno)}`,
-    );
-  }
+  // runc's wording: users search for it.
+  await sysStep(`chdir to cwd (${JSON.stringify(cwd)}) set in config.json failed`, sys.chdir(cwd));
 }
 
 /** runc sets HOME when the config does not, from the user's passwd entry. */
