@@ -3,13 +3,13 @@
  * test/e2e/podman/ with paths in a temporary directory, a busybox image made with
  * `podman import` (no registry), hako as the OCI runtime, and a dedicated cgroup parent.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
-  HAKO, REPO, type Outcome, type RunOptions, busyboxTarball, inPty, mountsUnder, mustRun,
-  removeCgroupTree, requireTools, run, unmountUnder,
+  HAKO, HAKO_DEFAULT_ROOT, REPO, type Outcome, type RunOptions, busyboxTarball, inPty,
+  mountsUnder, mustRun, removeCgroupTree, requireTools, run, unmountUnder,
 } from './tools.js';
 
 export const IMAGE = 'localhost/hako-busybox:e2e';
@@ -85,14 +85,33 @@ export class PodmanEnv {
     return this.ok(['inspect', '--format', format, name]);
   }
 
-  /** Removes every container and image, then the directory and the cgroup parent. */
+  /** hako states (under its default root) of containers whose bundle is in this podman. */
+  hakoStates(): string[] {
+    if (!existsSync(HAKO_DEFAULT_ROOT)) return [];
+    return readdirSync(HAKO_DEFAULT_ROOT).filter((id) => {
+      try {
+        const state = JSON.parse(readFileSync(join(HAKO_DEFAULT_ROOT, id, 'state.json'), 'utf8'));
+        return typeof state.bundle === 'string' && state.bundle.startsWith(this.dir);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /**
+   * Removes every container and image, then the directory and the cgroup parent. Throws when
+   * hako state or a mount outlived podman's containers.
+   */
   cleanup(): void {
     this.podman(['rm', '--all', '--force', '--time', '0']);
     this.podman(['rmi', '--all', '--force']);
+    const states = this.hakoStates();
+    for (const id of states) run(HAKO, ['delete', '--force', id]);
     const leftover = mountsUnder(this.dir);
     unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
     removeCgroupTree(PODMAN_CGROUP_PARENT);
+    if (states.length > 0) throw new Error(`hako state left behind: ${states.join(', ')}`);
     if (leftover.length > 0) throw new Error(`podman left mounts behind:\n${leftover.join('\n')}`);
   }
 }
