@@ -18,6 +18,7 @@ export async function createCommand(command: Command, id: unknown): Promise<numb
   const globals = globalsOf(command);
   await createContainer({
     root: globals.root,
+    pluginPath: globals.pluginPath,
     id: String(id),
     bundle: flags.bundle,
     pidFile: flags.pidFile,

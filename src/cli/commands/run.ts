@@ -24,6 +24,7 @@ export async function runCommand(command: Command, id: unknown): Promise<number>
 
   const { state, agent } = await createContainer({
     root: globals.root,
+    pluginPath: globals.pluginPath,
     id: containerId,
     bundle: flags.bundle,
     pidFile: flags.pidFile,

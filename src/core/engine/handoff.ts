@@ -19,8 +19,12 @@ import type { RootfsHandoff } from '../rootfs/index.js';
 import type { Spec } from '../spec/types.js';
 
 export interface EnginePlan {
-  /** The handler the engine runs; only "wasm" so far. */
+  /** The handler the engine runs: "wasm", or a plugin's name. */
   handler: string;
+  /** The plugin module that exports the handler, on the host; none for "wasm". */
+  pluginPath?: string;
+  /** The container id. */
+  id?: string;
   /** The container's config.json. */
   spec: Spec;
   /** The agent's part of the rootfs setup, for the engine to finish after its pivot_root. */

@@ -18,9 +18,12 @@
  */
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 
+import { handlerOf } from '../../handlers/api.js';
 import { transpileCached } from '../../handlers/wasm/cache.js';
-import { type ReadResult, prepareWasm } from '../../handlers/wasm/handler.js';
+import type { ReadResult } from '../../handlers/wasm/handler.js';
+import { wasmHandler } from '../../handlers/wasm/plugin.js';
 import { HakoError } from '../errors.js';
+import { DESCRIBE_FLAG } from '../plugins/registry.js';
 import { homeFromPasswd } from '../process/home.js';
 import { prepareProcess, withHome } from '../process/index.js';
 import { enterRootfs } from '../rootfs/index.js';
@@ -28,12 +31,16 @@ import { readFileInRoot } from '../sys/libc.js';
 import { LocalSys, preloadLocalSys } from '../sys/local.js';
 import { type EnginePlan, TRANSPILE_FLAG, readPlan, writeAnswer } from './handoff.js';
 import { waitForStart } from './start-server.js';
+import {
+  handlerContext, handlerTimeout, loadPluginHandler, phase,
+} from './context.js';
 
 /** What a workload exits with when the engine itself fails after start. */
 const ENGINE_FAILURE = 1;
 
 async function main(): Promise<number> {
   if (process.argv[2] === TRANSPILE_FLAG) return transpile(process.argv[3], process.argv[4]);
+  if (process.argv[2] === DESCRIBE_FLAG) return describe(process.argv.slice(3));
   const controlFd = Number(process.argv[2]);
   if (!Number.isInteger(controlFd) || controlFd < 3) {
     writeSync(2, 'hako engine: usage: engine.mjs <control fd> (started by hako create)\n');
@@ -47,7 +54,7 @@ async function main(): Promise<number> {
     plan = readPlan(controlFd);
     const readFile = inRoot(plan.rootfs.rootfs);
     const home = homeOf(plan, readFile);
-    run = await prepare(plan, readFile, home);
+    run = await prepare(plan, home);
     preloadLocalSys();
     sys = new LocalSys();
     await setUp(sys, plan, home);
@@ -84,6 +91,25 @@ async function transpile(cacheDir: string | undefined, file: string | undefined)
   }
 }
 
+/**
+ * The describe mode (plugins/registry.ts): imports each plugin module and prints, as a JSON
+ * array in the same order, its handler's name or why it could not be loaded.
+ */
+async function describe(paths: string[]): Promise<number> {
+  const answers: ({ name: string } | { error: string })[] = [];
+  for (const path of paths) {
+    try {
+      const { pathToFileURL } = await import('node:url');
+      const module = await import(pathToFileURL(path).href) as Record<string, unknown>;
+      answers.push({ name: handlerOf(module, path).name });
+    } catch (err) {
+      answers.push({ error: oneLine(err) });
+    }
+  }
+  writeSync(1, `${JSON.stringify(answers)}\n`);
+  return 0;
+}
+
 type ReadFile = (path: string) => ReadResult;
 
 /** Container paths read beneath the rootfs, as the agent resolves them (openat2). */
@@ -98,18 +124,44 @@ function homeOf(plan: EnginePlan, readFile: ReadFile): string {
   return homeFromPasswd(text, plan.spec.process?.user.uid ?? 0);
 }
 
-async function prepare(plan: EnginePlan, readFile: ReadFile, home: string) {
-  if (plan.handler !== 'wasm') throw new HakoError(`engine: no handler named "${plan.handler}"`);
+/**
+ * Loads the handler and runs its validate and prepare steps while the host is visible;
+ * returns what runs the workload after start.
+ */
+async function prepare(plan: EnginePlan, home: string): Promise<() => Promise<number>> {
   const proc = plan.spec.process;
   if (!proc) throw new HakoError('config.json: process: is required');
-  const prepared = await prepareWasm({
-    args: proc.args ?? [],
-    env: withHome(proc.env ?? [], home),
-    cwd: proc.cwd,
-    cacheDir: plan.cacheDir,
-    readFile,
-  });
-  return prepared.run;
+  // The handler sees the environment the workload gets, HOME included, as runc gives it.
+  const spec = { ...plan.spec, process: { ...proc, env: withHome(proc.env ?? [], home) } };
+  const id = plan.id ?? '';
+  const timeout = handlerTimeout(spec);
+
+  let handler;
+  if (plan.handler === 'wasm' && !plan.pluginPath) {
+    handler = wasmHandler(plan.cacheDir);
+  } else if (plan.pluginPath) {
+    const path = plan.pluginPath;
+    handler = await phase({ name: plan.handler, run: async () => 1 }, `load ${path}`, timeout,
+      () => loadPluginHandler(path, plan.handler));
+  } else {
+    throw new HakoError(`engine: no handler named "${plan.handler}"`);
+  }
+  const before = handlerContext(handler.name, spec, id, plan.rootfs.rootfs);
+  const loaded = handler;
+  if (loaded.canHandle && !await phase(loaded, 'canHandle', timeout,
+    () => loaded.canHandle?.(spec) ?? true)) {
+    throw new HakoError(`handler "${loaded.name}" cannot run this container (canHandle)`);
+  }
+  await phase(loaded, 'validate', timeout, () => loaded.validate?.(before));
+  const prepared = await phase(loaded, 'prepare', timeout, () => loaded.prepare?.(before));
+  const after = handlerContext(handler.name, spec, id, '/');
+  return async () => {
+    try {
+      return await loaded.run(after, prepared ?? undefined);
+    } catch (err) {
+      throw new HakoError(`handler "${loaded.name}": run: ${oneLine(err)}`);
+    }
+  };
 }
 
 /** The steps the agent would have done after its mounts, done here on this process. */

@@ -12,7 +12,9 @@ import { HakoError } from '../errors.js';
 import { runHooksInContainer } from '../hooks/in-container.js';
 import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
+import { enginePath } from '../engine/path.js';
 import { enterCgroupNamespace, enterNamespaces, planNamespaces } from '../namespaces/setup.js';
+import { loadPlugins } from '../plugins/registry.js';
 import { prepareProcess } from '../process/index.js';
 import { setupRootfs } from '../rootfs/index.js';
 import { loadSpec } from '../spec/load.js';
@@ -25,7 +27,7 @@ import { validateId } from '../state/id.js';
 import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
 import { CONSOLE_TO_PARENT, ForkMode, type Sys } from '../sys/sys.js';
 import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
-import { chooseHandler } from './handler.js';
+import { BUILTIN_NAMES, chooseHandler } from './handler.js';
 
 export interface CreateOptions {
   root: string;
@@ -38,6 +40,8 @@ export interface CreateOptions {
   logger: Logger;
   /** Detach for `create`; Wait for `run`, whose agent then reports the workload's status. */
   mode: ForkMode;
+  /** The global --plugin-path flag: colon-separated directories of plugin handlers. */
+  pluginPath?: string;
 }
 
 export interface Created {
@@ -53,7 +57,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     opts.logger.debug(() => `create: ${what} (+${(performance.now() - started).toFixed(1)} ms)`);
   const spec = loadSpec(bundle);
   checkSupported(spec, opts);
-  const handler = chooseHandler(spec);
+  const handler = chooseHandler(spec, process.env, () => loadPlugins({
+    builtins: BUILTIN_NAMES, engine: enginePath(), flag: opts.pluginPath,
+  }));
   const plan = planNamespaces(spec);
 
   const store = new StateStore(opts.root);
@@ -107,7 +113,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // The agent mounts, then execs the Node engine, which finishes the setup (engine.ts).
       const { createInEngine } = await import('./engine.js');
       state.handler = await createInEngine({
-        agent, handler: handler.name, spec, pid, startFd, preserveFds: opts.preserveFds,
+        agent, handler: handler.name, pluginPath: handler.pluginPath, id: opts.id, spec, pid, startFd, preserveFds: opts.preserveFds,
         rootfs: rootfsContext, logger: opts.logger, cgroupJoined: joining,
         compileSeccomp: async () => spec.linux?.seccomp ? compile(spec, opts.logger) : undefined,
       });

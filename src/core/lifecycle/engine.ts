@@ -11,14 +11,14 @@
  * (dup2 clears the flag) and `closeFrom` is set just above the two.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 
 import { defaultCacheDir, isCached } from '../../handlers/wasm/cache.js';
 import { checkModule } from '../../handlers/wasm/handler.js';
 import { type EnginePlan, TRANSPILE_FLAG, answerFailure, encodePlan } from '../engine/handoff.js';
+import { handlerTimeout } from '../engine/context.js';
+import { enginePath } from '../engine/path.js';
 import { HakoError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type RootfsContext, mountRootfs } from '../rootfs/index.js';
@@ -31,12 +31,18 @@ import { nulList } from '../sys/channel.js';
 import { SysError } from '../sys/sys.js';
 import type { ExecPlan } from './common.js';
 
+export { enginePath };
+
 /** The agent's EXEC operation (native/PROTOCOL.md). */
 const OP_EXEC = 60;
 
 export interface EngineCreate {
   agent: AgentProcess;
   handler: string;
+  /** The plugin module of a plugin handler, on the host. */
+  pluginPath?: string;
+  /** The container id, for the handler's context. */
+  id?: string;
   spec: Spec;
   /** The container's init, host pid. */
   pid: number;
@@ -64,7 +70,8 @@ export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
   await sys.flush();
   // The container's files as its mounts show them, from the host: through the init's root.
   const cacheDir = defaultCacheDir();
-  const module = checkModule({
+  const timeoutS = handlerTimeout(spec);
+  const module = opts.pluginPath ? undefined : checkModule({
     args: proc.args,
     env: proc.env ?? [],
     cwd: proc.cwd,
@@ -73,7 +80,7 @@ export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
   });
   // Filled here, as real root: the engine of a container with a user namespace runs as an
   // unprivileged host uid, which can read the cache but not write it.
-  if (module.kind === 'component' && !await isCached(module.bytes, cacheDir)) {
+  if (module?.kind === 'component' && !await isCached(module.bytes, cacheDir)) {
     await transpileInEngine(module.bytes, proc.args[0], cacheDir);
   }
 
@@ -86,6 +93,8 @@ export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
 
   const plan: EnginePlan = {
     handler: opts.handler,
+    pluginPath: opts.pluginPath,
+    id: opts.id,
     spec,
     rootfs,
     startFd: engineStart,
@@ -98,17 +107,29 @@ export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
   const closeFrom = Math.max(engineControl, engineStart) + 1;
   const args = [node, nulList(argv), nulList([]), closeFrom, new Uint8Array(0), 0];
   await opts.cgroupJoined;
-  const answering = agent.channel.request(OP_EXEC, args, `exec ${node} (the wasm engine)`);
+  const what = opts.pluginPath ? `the engine of handler "${opts.handler}"` : 'the wasm engine';
+  const answering = agent.channel.request(OP_EXEC, args, `exec ${node} (${what})`);
   // Right behind the EXEC request, where the agent will not read it: the engine will.
   (agent.child.stdio[controlFd] as Duplex).write(encodePlan(plan));
   opts.logger.debug(`container init ${opts.pid} execs the engine: ${argv.join(' ')}`);
 
   let answer: { ret: bigint; payload: Buffer };
+  // The engine bounds the handler's asynchronous steps itself; this catches one that blocks
+  // the engine's thread (the undo of create then kills it).
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HakoError(`handler "${opts.handler}": load, ` +
+      `validate and prepare did not finish within ${timeoutS} s`)), timeoutS * 1000 + 5000);
+  });
+  answering.catch(() => undefined); // awaited in the race; this only keeps it "handled"
   try {
-    answer = await answering;
+    answer = await Promise.race([answering, late]);
   } catch (err) {
-    if (err instanceof SysError) throw new HakoError(`start the wasm engine: ${err.message}`);
-    throw new HakoError(`the wasm engine exited before it was ready${memoryHint(spec)}`);
+    if (err instanceof HakoError) throw err;
+    if (err instanceof SysError) throw new HakoError(`start ${what}: ${err.message}`);
+    throw new HakoError(`${what} exited before it was ready${memoryHint(spec)}`);
+  } finally {
+    clearTimeout(timer);
   }
   const failure = answerFailure(answer.ret, answer.payload);
   if (failure !== undefined) throw new HakoError(failure);
@@ -150,21 +171,6 @@ export function freeDescriptors(pid: number, from: number, count: number): numbe
   const free: number[] = [];
   for (let fd = from; free.length < count; fd++) if (!used.has(fd)) free.push(fd);
   return free;
-}
-
-let cachedEngine: string | undefined;
-
-/** dist/engine.mjs, next to the bundled CLI or found from the source tree. */
-export function enginePath(): string {
-  if (cachedEngine) return cachedEngine;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    for (const candidate of [join(dir, 'engine.mjs'), join(dir, 'dist', 'engine.mjs')]) {
-      if (existsSync(candidate)) return (cachedEngine = candidate);
-    }
-    dir = dirname(dir);
-  }
-  throw new HakoError('engine.mjs not found: run `npm run build` in the hako directory');
 }
 
 /** The engine is a Node process in the container's memory cgroup: say so when it is small. */

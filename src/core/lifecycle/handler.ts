@@ -12,10 +12,11 @@
 import { posix } from 'node:path';
 
 import {
-  LINUX_HANDLER, WASMTIME_HANDLER, WASM_HANDLER, selectHandler,
+  HANDLER_ANNOTATION, LINUX_HANDLER, WASMTIME_HANDLER, WASM_HANDLER, selectHandler,
 } from '../../handlers/wasm/select.js';
 import { findWasmtime, wasmtimeArgs } from '../../handlers/wasm/wasmtime.js';
 import { HakoError } from '../errors.js';
+import type { PluginInfo } from '../plugins/registry.js';
 import type { Spec } from '../spec/types.js';
 
 /** Where the host's wasmtime CLI appears inside the container. */
@@ -27,13 +28,37 @@ export interface HandlerChoice {
   engine: boolean;
   /** The config the rootfs and process setup follow (wasmtime's adds the CLI). */
   spec: Spec;
+  /** The plugin module of a plugin handler, on the host. */
+  pluginPath?: string;
 }
 
-/** Chooses the handler; throws, naming the annotation, when it cannot run here. */
-export function chooseHandler(spec: Spec, env: NodeJS.ProcessEnv = process.env): HandlerChoice {
+/** Built-in handler names, which `run.oci.handler` may name without loading any plugin. */
+export const BUILTIN_NAMES = [LINUX_HANDLER, WASM_HANDLER, WASMTIME_HANDLER, 'wasm-smart'];
+
+/**
+ * Chooses the handler; throws, naming the annotation, when it cannot run here. Plugins are
+ * loaded (`plugins` called) only when `run.oci.handler` names no built-in handler.
+ */
+export function chooseHandler(
+  spec: Spec,
+  env: NodeJS.ProcessEnv = process.env,
+  plugins: () => PluginInfo[] = () => [],
+): HandlerChoice {
   const wasmtime = wantsWasmtime(spec) ? findWasmtime(env.PATH) : null;
   const available = [LINUX_HANDLER, WASM_HANDLER, ...(wasmtime ? [WASMTIME_HANDLER] : [])];
+  const annotated = spec.annotations?.[HANDLER_ANNOTATION];
+  const loaded = annotated !== undefined && !BUILTIN_NAMES.includes(annotated) ? plugins() : [];
+  available.push(...loaded.map((p) => p.name));
   const name = selectHandler(spec.annotations, spec.process?.args, available);
+
+  const plugin = loaded.find((p) => p.name === name);
+  if (plugin) {
+    if (spec.process?.terminal) {
+      throw new HakoError(`config.json: process.terminal: the handler "${name}" (a plugin) ` +
+        'has no terminal support');
+    }
+    return { name, engine: true, spec, pluginPath: plugin.path };
+  }
 
   if (name === WASM_HANDLER) {
     if (spec.process?.terminal) {
