@@ -174,6 +174,12 @@ function buildProgram(): Command {
     .description('print the features this runtime supports, as JSON')
     .action(run(async () => (await import('./commands/features.js')).featuresCommand));
 
+  program
+    .command('handlers')
+    .description('list the built-in and plugin handlers, with where each came from')
+    .option('--format <format>', 'table or json', 'table')
+    .action(run(async () => (await import('./commands/handlers.js')).handlersCommand));
+
   // Everything after the id is the command, `-c` and `-v` included, as in runc: the program's
   // own options must then end at the subcommand (which runc's parser requires anyway).
   program.enablePositionalOptions();
