@@ -174,6 +174,19 @@ function buildProgram(): Command {
     .description('print the features this runtime supports, as JSON')
     .action(run(async () => (await import('./commands/features.js')).featuresCommand));
 
+  // podman offers `container checkpoint` when `<runtime> checkpoint --help` exits 0, so these
+  // exist only to say no, whatever the arguments.
+  for (const name of ['checkpoint', 'restore']) {
+    program
+      .command(name, { hidden: true })
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw new HakoError(`${name} is not supported by hako`);
+      });
+  }
+
   program
     .command('handlers')
     .description('list the built-in and plugin handlers, with where each came from')
