@@ -3,8 +3,7 @@
  * lifecycle describes. Every step that can fail is undone on failure: no state dir, cgroup,
  * mount or process is left behind.
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { type CgroupHandle, createCgroup, joinCgroupInBackground } from '../cgroups/index.js';
 import { withDefaultDevices } from '../cgroups/default-devices.js';
@@ -24,6 +23,7 @@ import {
   type ContainerState, type JsonValue, StateStore, createdTimestamp, ownerName,
 } from '../state/store.js';
 import { validateId } from '../state/id.js';
+import { writePidFile } from '../state/pid-file.js';
 import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
 import { CONSOLE_TO_PARENT, ForkMode, type Sys } from '../sys/sys.js';
 import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
@@ -209,23 +209,6 @@ function checkSupported(spec: Spec, opts: CreateOptions): void {
   }
   if (!spec.process?.terminal && opts.consoleSocket) {
     throw new HakoError('--console-socket given but process.terminal is false in config.json');
-  }
-}
-
-/** The pid file is read by the caller as soon as we exit: written whole, without a newline. */
-export function writePidFile(path: string, pid: number): void {
-  const target = resolve(path);
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, String(pid));
-    renameSync(tmp, target);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Nothing to remove.
-    }
-    throw new HakoError(`write pid file ${path}: ${(err as Error).message}`);
   }
 }
 
