@@ -1,17 +1,17 @@
-// Builds hako's native agent (agent.c) with the system C compiler. Plain JavaScript so that it
+// Builds hako's native agent (native/*.c) with the system C compiler. Plain JavaScript so that it
 // runs from `npm install` before anything is compiled. Usage: node native/build.mjs <outDir>
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SOURCE = fileURLToPath(new URL('./agent.c', import.meta.url));
+const SOURCE_DIR = fileURLToPath(new URL('.', import.meta.url));
 const FLAGS = ['-O2', '-Wall', '-Wextra'];
 const NO_COMPILER =
   'hako needs a C compiler to build its agent: install gcc (apt-get install gcc) or set CC';
 
 /**
- * Compiles native/agent.c into `<outDir>/hako-agent`, creating `outDir` if needed.
+ * Compiles every native/*.c into the one `<outDir>/hako-agent`, creating `outDir` if needed.
  *
  * Uses `$CC` (which may carry arguments, e.g. `ccache gcc`) or `cc`. The agent is linked
  * statically when the C library allows it on this machine, so that it starts without loading
@@ -31,8 +31,13 @@ export function buildAgent(outDir) {
   mkdirSync(outDir, { recursive: true });
   const target = join(outDir, 'hako-agent');
   const temporary = `${target}.${process.pid}.tmp`;
+  // Sorted, so that the compiler sees the same command line on every machine.
+  const sources = readdirSync(SOURCE_DIR)
+    .filter((name) => name.endsWith('.c'))
+    .sort()
+    .map((name) => join(SOURCE_DIR, name));
   const compile = (extra) =>
-    spawnSync(compiler, [...ccArgs, ...FLAGS, ...extra, '-o', temporary, SOURCE], {
+    spawnSync(compiler, [...ccArgs, ...FLAGS, ...extra, '-o', temporary, ...sources], {
       encoding: 'utf8',
     });
 
@@ -43,7 +48,7 @@ export function buildAgent(outDir) {
   if (result.status !== 0) {
     rmSync(temporary, { force: true });
     const detail = (result.stderr || result.error?.message || 'no output').trim();
-    throw new Error(`${compiler}: cannot compile ${SOURCE}: ${detail}`);
+    throw new Error(`${compiler}: cannot compile ${join(SOURCE_DIR, '*.c')}: ${detail}`);
   }
   renameSync(temporary, target);
 }

@@ -1,0 +1,133 @@
+/*
+ * What the agent's files share: a request's arguments, the answer, the little state that
+ * outlives one request, and the operations the dispatch table in agent.c calls. Each .c file
+ * defines _GNU_SOURCE before its first include, so it must come before this header too.
+ */
+#ifndef HAKO_AGENT_H
+#define HAKO_AGENT_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Older headers lack it; the value is the kernel's ABI. */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+#define MAX_ARGS 8
+#define MAX_REQUEST (16U << 20)
+#define PAYLOAD_MAX 4096
+
+/* One argument of a request: type 0 fills i; type 1 fills s (NUL-terminated) and n. */
+struct arg {
+	int is_bytes;
+	int64_t i;
+	char *s;
+	uint32_t n;
+};
+
+/* agent.c */
+extern int ctl_fd;   /* the control socket */
+extern int answered; /* the current op already sent its own answer (FORK, EXEC) */
+extern unsigned char payload[PAYLOAD_MAX]; /* STAT's fields, or SPAWN_WAIT's stderr */
+extern uint32_t payload_len;
+void answer(int64_t ret, int err, const void *data, uint32_t len);
+
+/* console.c */
+extern int console_pair; /* FORK mode 2: the init's end, where CONSOLE -1 sends */
+void proxy_console(int sock, pid_t child);
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static inline uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static inline void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/* close() for cleanup: keeps the errno of the call that failed. */
+static inline void xclose(int fd)
+{
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+}
+
+/* Closes the descriptor an operation worked through and passes its result on. */
+static inline int64_t done(int fd, int64_t rc)
+{
+	xclose(fd);
+	return rc;
+}
+
+/* ---- operations: each returns ret >= 0, or -1 with errno -------------------------------- */
+
+/* paths.c */
+int64_t op_set_root(struct arg *a);
+int64_t op_mount(struct arg *a);
+int64_t op_umount(struct arg *a);
+int64_t op_mkdir_all(struct arg *a);
+int64_t op_create_file(struct arg *a);
+int64_t op_mknod(struct arg *a);
+int64_t op_symlink(struct arg *a);
+int64_t op_chown(struct arg *a);
+int64_t op_chmod(struct arg *a);
+int64_t op_write_file(struct arg *a);
+int64_t op_stat(struct arg *a);
+int64_t op_access(struct arg *a);
+int64_t op_pivot_root(struct arg *a);
+int64_t op_chroot_move(struct arg *a);
+int64_t op_chdir(struct arg *a);
+int64_t op_listen_unix(struct arg *a);
+int64_t op_connect_unix(struct arg *a);
+
+/* process.c */
+int64_t op_unshare(struct arg *a);
+int64_t op_setns(struct arg *a);
+int64_t op_fork(struct arg *a);
+int64_t op_setresuid(struct arg *a);
+int64_t op_setresgid(struct arg *a);
+int64_t op_setgroups(struct arg *a);
+int64_t op_sethostname(struct arg *a);
+int64_t op_setdomainname(struct arg *a);
+int64_t op_setrlimit(struct arg *a);
+int64_t op_prctl(struct arg *a);
+int64_t op_capset(struct arg *a);
+int64_t op_umask(struct arg *a);
+int64_t op_seccomp(struct arg *a);
+int64_t op_exec(struct arg *a);
+int64_t op_wait_start(struct arg *a);
+int64_t op_spawn_wait(struct arg *a);
+
+/* console.c */
+int64_t op_close(struct arg *a);
+int64_t op_dup2(struct arg *a);
+int64_t op_console(struct arg *a);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * The filesystem operations: paths resolved plainly or beneath the container's root (R = 1),
+ * mkdir -p, mount, the creation and ownership calls, the root switch (pivot_root or chroot)
+ * and the unix sockets bound or connected at a path.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+
+#include "agent.h"
+
+/* Older headers lack these; the values are the kernel's ABI. */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#else
+struct open_how {
+	uint64_t flags, mode, resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#endif
+
+static int root_fd = -1; /* SET_ROOT: the directory R = 1 paths are resolved beneath */
+
+/* ---- paths ------------------------------------------------------------------------------ */
+
+/*
+ * Opens path as the R argument says. R = 1 resolves beneath root_fd the way the container will
+ * see it: ".." stops at the root and absolute symlinks restart there, so a symlink planted in
+ * an image cannot lead a mount onto the host. RESOLVE_NO_MAGICLINKS refuses /proc/<pid>/fd
+ * style links, which could jump anywhere.
+ */
+static int open_r(const char *path, int64_t r, int flags)
+{
+	if (r == 0)
+		return open(path, flags | O_CLOEXEC);
+	if (r != 1)
+		return fail(EINVAL);
+	if (root_fd < 0)
+		return fail(EBADF);
+
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	/* EAGAIN: a rename or mount raced the ".." check; the kernel asks us to retry. */
+	for (int tries = 0; tries < 16; tries++) {
+		long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+		if (fd >= 0 || errno != EAGAIN)
+			return (int)fd;
+	}
+	return -1;
+}
+
+/* Splits path in place into its parent and its last component ("/" gives "/" and "."). */
+static void split(char *path, char **dir, const char **name)
+{
+	static char dot[] = ".", slash[] = "/";
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+
+	char *last = strrchr(path, '/');
+	if (!last) {
+		*dir = dot;
+		*name = path;
+	} else if (last == path) {
+		*dir = slash;
+		*name = last[1] ? last + 1 : ".";
+	} else {
+		*last = '\0';
+		*dir = path;
+		*name = last + 1;
+	}
+}
+
+/* The parent of path, opened per r, for the *at call that creates the last component. */
+static int open_parent(char *path, int64_t r, const char **name)
+{
+	char *dir;
+	if (!*path)
+		return fail(ENOENT);
+	split(path, &dir, name);
+	return open_r(dir, r, O_PATH | O_DIRECTORY);
+}
+
+/*
+ * mkdir -p, one component at a time; returns the final directory opened O_PATH. Each prefix
+ * is resolved again from the start rather than from the previous directory: with
+ * RESOLVE_IN_ROOT the dirfd *is* the root, so stepping from an inner directory would let a
+ * symlink's ".." stop at the wrong place.
+ */
+static int mkdir_all(char *path, mode_t mode, int64_t r)
+{
+	int dir = open_r(path[0] == '/' ? "/" : ".", r, O_PATH | O_DIRECTORY);
+
+	for (char *p = path; dir >= 0;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return dir;
+
+		char *end = p + strcspn(p, "/"), saved = *end;
+		*end = '\0';
+		int next = open_r(path, r, O_PATH | O_DIRECTORY);
+		/* EEXIST from mkdirat: created meanwhile, or a dangling symlink (reopen: ENOENT). */
+		if (next < 0 && errno == ENOENT && (mkdirat(dir, p, mode) == 0 || errno == EEXIST))
+			next = open_r(path, r, O_PATH | O_DIRECTORY);
+		*end = saved;
+		xclose(dir);
+		dir = next;
+		p = end;
+	}
+	return -1;
+}
+
+/* ---- operations ------------------------------------------------------------------------- */
+
+int64_t op_umount(struct arg *a) { return umount2(a[0].s, (int)a[1].i); }
+int64_t op_access(struct arg *a) { return access(a[0].s, (int)a[1].i); }
+int64_t op_chdir(struct arg *a) { return chdir(a[0].s); }
+
+int64_t op_set_root(struct arg *a)
+{
+	int fd = open(a[0].s, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	xclose(root_fd);
+	root_fd = fd;
+	return 0;
+}
+
+static const char *or_null(const char *s) { return *s ? s : NULL; }
+
+int64_t op_mount(struct arg *a)
+{
+	const char *target = a[1].s;
+	char proc[32];
+	int fd = -1;
+
+	if (a[5].i != 0) {
+		/* Mount onto the magic link of the object already resolved beneath the root: the
+		 * kernel follows it to that exact dentry and walks no path again. */
+		fd = open_r(target, a[5].i, O_PATH);
+		if (fd < 0)
+			return -1;
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		target = proc;
+	}
+	return done(fd, mount(or_null(a[0].s), target, or_null(a[2].s), (unsigned long)a[3].i,
+			      or_null(a[4].s)));
+}
+
+int64_t op_mkdir_all(struct arg *a)
+{
+	int fd = mkdir_all(a[0].s, (mode_t)a[1].i, a[2].i);
+	return fd < 0 ? -1 : done(fd, 0);
+}
+
+int64_t op_create_file(struct arg *a)
+{
+	const char *name;
+	char *dir;
+	if (!*a[0].s)
+		return fail(ENOENT);
+	split(a[0].s, &dir, &name);
+
+	int dfd = mkdir_all(dir, 0755, a[2].i);
+	if (dfd < 0)
+		return -1;
+	/* O_EXCL|O_NOFOLLOW: whatever is already there, even a symlink, is left as it is. */
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			(mode_t)a[1].i);
+	xclose(fd);
+	return done(dfd, fd >= 0 || errno == EEXIST ? 0 : -1);
+}
+
+int64_t op_mknod(struct arg *a)
+{
+	const char *name;
+	int dfd = open_parent(a[0].s, a[4].i, &name);
+	dev_t dev = makedev((unsigned int)a[2].i, (unsigned int)a[3].i);
+	return dfd < 0 ? -1 : done(dfd, mknodat(dfd, name, (mode_t)a[1].i, dev));
+}
+
+int64_t op_symlink(struct arg *a)
+{
+	const char *name;
+	int dfd = open_parent(a[1].s, a[2].i, &name);
+	return dfd < 0 ? -1 : done(dfd, symlinkat(a[0].s, dfd, name));
+}
+
+int64_t op_chown(struct arg *a)
+{
+	/* O_PATH|O_NOFOLLOW opens a final symlink itself, so the link is chowned, not its
+	 * target; AT_EMPTY_PATH then acts on exactly that object. */
+	int fd = open_r(a[0].s, a[3].i, O_PATH | O_NOFOLLOW);
+	int flags = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW;
+	return fd < 0 ? -1 : done(fd, fchownat(fd, "", (uid_t)a[1].i, (gid_t)a[2].i, flags));
+}
+
+int64_t op_chmod(struct arg *a)
+{
+	char proc[32];
+	/* fchmod refuses O_PATH descriptors; their magic link reaches the same inode. */
+	int fd = open_r(a[0].s, a[2].i, O_PATH);
+	if (fd < 0)
+		return -1;
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return done(fd, chmod(proc, (mode_t)a[1].i));
+}
+
+int64_t op_write_file(struct arg *a)
+{
+	/* No O_CREAT: this writes files that exist (sysctls, kernel knobs), never makes one. */
+	int fd = open_r(a[0].s, a[2].i, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	for (uint32_t off = 0; off < a[1].n;) {
+		ssize_t n = write(fd, a[1].s + off, a[1].n - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return done(fd, n < 0 ? -1 : fail(EIO));
+		off += (uint32_t)n;
+	}
+	return close(fd);
+}
+
+int64_t op_stat(struct arg *a)
+{
+	struct stat st;
+	int fd = open_r(a[0].s, a[1].i, O_PATH);
+	if (fd < 0 || done(fd, fstat(fd, &st)) < 0)
+		return -1;
+	put32(payload, st.st_mode);
+	put32(payload + 4, st.st_uid);
+	put32(payload + 8, st.st_gid);
+	put64(payload + 12, st.st_rdev);
+	payload_len = 20;
+	return 0;
+}
+
+int64_t op_pivot_root(struct arg *a)
+{
+	int old = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (old < 0)
+		return -1;
+	/* pivot_root(".", ".") stacks the old root on top of the new one at "/". Going back to
+	 * the old root through its fd makes "." name it unambiguously for the next two calls.
+	 * It becomes a slave first, so that detaching it cannot propagate an unmount to the
+	 * host's (possibly shared) mounts. */
+	if (chdir(a[0].s) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || fchdir(old) < 0 ||
+	    mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
+		return done(old, -1);
+	return done(old, chdir("/"));
+}
+
+int64_t op_chroot_move(struct arg *a)
+{
+	/* "." as the MS_MOVE source: a relative newroot would not survive the chdir. */
+	if (chdir(a[0].s) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+		return -1;
+	return chdir("/");
+}
+
+/*
+ * A unix socket bound (and listening) or connected to path. A path longer than sun_path is
+ * reached as "/proc/self/fd/<dir>/<name>", which is short and which the kernel follows to the
+ * directory. Nothing is unlinked: an existing file at the path is EADDRINUSE.
+ */
+static int64_t unix_socket(char *path, int listening)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr *sa = (struct sockaddr *)&addr;
+	int dfd = -1, rc = -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+
+	if (strlen(path) < sizeof addr.sun_path) {
+		strcpy(addr.sun_path, path);
+	} else {
+		const char *name;
+		dfd = open_parent(path, 0, &name);
+		if (dfd < 0)
+			return done(fd, -1);
+		size_t n = (size_t)snprintf(addr.sun_path, sizeof addr.sun_path,
+					    "/proc/self/fd/%d/%s", dfd, name);
+		if (n >= sizeof addr.sun_path)
+			return done(fd, done(dfd, fail(ENAMETOOLONG)));
+	}
+	if (listening)
+		rc = bind(fd, sa, sizeof addr) < 0 ? -1 : listen(fd, 1);
+	else
+		rc = connect(fd, sa, sizeof addr);
+	xclose(dfd);
+	return rc < 0 ? done(fd, -1) : fd;
+}
+
+int64_t op_listen_unix(struct arg *a) { return unix_socket(a[0].s, 1); }
+int64_t op_connect_unix(struct arg *a) { return unix_socket(a[0].s, 0); }
