@@ -3,7 +3,9 @@
  * plugins that fail in every way (each leaves nothing behind), the js and env-file plugins,
  * and a plugin's workload in the same sandbox as a native one.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,7 +100,8 @@ describe('discovery', () => {
     const pkg = join(etc, 'node_modules', 'hako-plugin-two');
     mkdirSync(pkg, { recursive: true });
     writeFileSync(join(pkg, 'package.json'), '{"name": "hako-plugin-two", "main": "two.mjs"}');
-    writeFileSync(join(pkg, 'two.mjs'), "export const handler = { name: 'two', run: async () => 0 };");
+    writeFileSync(join(pkg, 'two.mjs'),
+      "export const handler = { name: 'two', run: async () => 0 };");
     const config = join(etc, 'config.json');
     writeFileSync(config, JSON.stringify({ pluginPaths: ['../flag-plugins'],
       plugins: ['hako-plugin-two'] }));
@@ -242,7 +245,8 @@ describe('the env-file plugin', () => {
       readFileSync(join(PLUGINS, 'env-file', 'index.mjs')));
     const allowed = join(scratch.dir, 'env');
     mkdirSync(allowed);
-    writeFileSync(join(plugins, 'env-file', 'config.json'), JSON.stringify({ allowedDirs: [allowed] }));
+    writeFileSync(join(plugins, 'env-file', 'config.json'),
+      JSON.stringify({ allowedDirs: [allowed] }));
     writeFileSync(join(allowed, 'app.env'), '# db\nDB_PASSWORD="hunter 2"\nMODE=prod\n');
     const e = env({ HAKO_PLUGIN_PATH: plugins });
 
@@ -284,7 +288,9 @@ describe('isolation', () => {
     workload: (init: number) => number) {
     const b = bundle(handler, args, config);
     writeFileSync(join(b, 'rootfs', 'marker'), marker);
-    if (handler === 'js') writeFileSync(join(b, 'rootfs', 'wait.mjs'), 'setInterval(() => {}, 1e6);\n');
+    if (handler === 'js') {
+      writeFileSync(join(b, 'rootfs', 'wait.mjs'), 'setInterval(() => {}, 1e6);\n');
+    }
     const id = scratch.id('iso');
     const e = env({ HAKO_PLUGIN_PATH: PLUGINS });
     expect(hakoDetached(scratch, ['create', '--bundle', b, id], { env: e }).status).toBe(0);
