@@ -120,6 +120,9 @@ int64_t op_setrlimit(struct arg *a);
 int64_t op_prctl(struct arg *a);
 int64_t op_capset(struct arg *a);
 int64_t op_umask(struct arg *a);
+
+/* net.c */
+int64_t op_link_up(struct arg *a);
 int64_t op_seccomp(struct arg *a);
 int64_t op_exec(struct arg *a);
 int64_t op_wait_start(struct arg *a);

@@ -54,6 +54,8 @@ static int send_fd(int sock, int fd, const char *name)
 	return n < 0 ? -1 : (size_t)n == iov.iov_len ? 0 : fail(EIO);
 }
 
+static void clear_onlcr(int master);
+
 int64_t op_console(struct arg *a)
 {
 	int sock = a[0].i == -1 ? console_pair : (int)a[0].i, unlock = 0, peer = -1;
@@ -73,6 +75,10 @@ int64_t op_console(struct arg *a)
 	if (peer < 0 || ((ws.ws_row || ws.ws_col) && ioctl(peer, TIOCSWINSZ, &ws) < 0))
 		return done(master, done(peer, -1));
 	snprintf(name, sizeof name, "/dev/pts/%u", ptn);
+	/* For the proxy of `run`, ONLCR goes before the master leaves: once the workload has
+	 * started, a shell may save and restore the old settings after each line. */
+	if (sock == console_pair)
+		clear_onlcr(master);
 	if (send_fd(sock, master, name) < 0)
 		return done(master, done(peer, -1));
 	close(master);

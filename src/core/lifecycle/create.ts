@@ -89,6 +89,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
     step('agent spawned');
     const pid = await enterNamespaces(sys, agent.pid, plan, mode);
+    // A new network namespace starts with its loopback down; runc brings it up, and
+    // containers of one pod talk over it.
+    if (plan.newTypes.has('network')) await sys.linkUp('lo');
     step('namespaces entered, init forked');
     undo.push(() => killAndWait(pid));
     opts.logger.debug(`container init is pid ${pid}`);

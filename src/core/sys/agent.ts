@@ -49,6 +49,7 @@ const enum Op {
   CAPSET = 52,
   UMASK = 53,
   SECCOMP = 54,
+  LINK_UP = 55,
   EXEC = 60,
   WAIT_START = 61,
   SPAWN_WAIT = 62,
@@ -221,6 +222,10 @@ export class AgentSys implements Sys {
 
   chdir(path: string): Promise<void> {
     return this.done(Op.CHDIR, [path], `chdir ${path}`);
+  }
+
+  linkUp(name: string): Promise<void> {
+    return this.done(Op.LINK_UP, [name], `bring up ${name}`);
   }
 
   sethostname(name: string): Promise<void> {

@@ -217,6 +217,7 @@ export class LocalSys implements Sys {
   listenUnix(): Promise<number> { return unsupported('listenUnix'); }
   connectUnix(): Promise<number> { return unsupported('connectUnix'); }
   console(): Promise<void> { return unsupported('console'); }
+  linkUp(): Promise<void> { return unsupported('linkUp'); }
   waitStart(): Promise<void> { return unsupported('waitStart'); }
   spawnWait(): Promise<{ status: number; stderr: string }> { return unsupported('spawnWait'); }
   exec(_request: ExecRequest): Promise<void> { return unsupported('exec'); }

@@ -172,6 +172,10 @@ export class RecordingSys implements Sys {
     return this.act(`chdir ${path}`);
   }
 
+  linkUp(name: string): Promise<void> {
+    return this.act(`link up ${name}`);
+  }
+
   sethostname(name: string): Promise<void> {
     return this.act(`sethostname ${name}`);
   }

@@ -86,6 +86,9 @@ export interface Sys {
   chrootMove(newRoot: string): Promise<void>;
   chdir(path: string): Promise<void>;
 
+  /** Brings a network interface up (the loopback device of a new network namespace). */
+  linkUp(name: string): Promise<void>;
+
   // Host identity.
   sethostname(name: string): Promise<void>;
   setdomainname(name: string): Promise<void>;
