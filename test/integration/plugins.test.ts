@@ -4,7 +4,7 @@
  * and a plugin's workload in the same sandbox as a native one.
  */
 import {
-  existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync,
+  chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 
@@ -226,6 +226,25 @@ describe('the js plugin', () => {
     expect(thrown.status).toBe(1);
     writeFileSync(join(b, 'rootfs', 'a.js'), 'process.exit(42);\n');
     expect(run(b).status).toBe(42);
+  });
+
+  it('runs in a user namespace, the engine an unprivileged host uid', () => {
+    // The engine is mapped root: it reaches the plugin and the rootfs as "others".
+    chmodSync(scratch.dir, 0o711);
+    const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const b = bundle('js', ['/who.mjs'], (s) => {
+      s.linux!.namespaces!.push({ type: 'user' });
+      s.linux!.uidMappings = map;
+      s.linux!.gidMappings = map;
+    });
+    chmodSync(join(b, 'rootfs'), 0o755);
+    writeFileSync(join(b, 'rootfs', 'who.mjs'), "import { readFileSync } from 'node:fs';\n" +
+      "console.log(process.getuid(), readFileSync('/proc/self/uid_map', 'utf8').trim()" +
+      ".split(/\\s+/).join(' '));\n");
+    const r = run(b);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('0 0 100000 65536\n');
+    expect(r.status).toBe(0);
   });
 
   it('fails create for a missing script', () => {
