@@ -121,6 +121,12 @@ int64_t op_prctl(struct arg *a);
 int64_t op_capset(struct arg *a);
 int64_t op_umask(struct arg *a);
 
+/* paths.c: opens path per the resolve argument (0 plain, 1 beneath the root). */
+int open_r(const char *path, int64_t r, int flags);
+
+/* copyup.c */
+int64_t op_tmpfs_copyup(struct arg *a);
+
 /* net.c */
 int64_t op_link_up(struct arg *a);
 int64_t op_seccomp(struct arg *a);

@@ -39,7 +39,7 @@ static int root_fd = -1; /* SET_ROOT: the directory R = 1 paths are resolved ben
  * an image cannot lead a mount onto the host. RESOLVE_NO_MAGICLINKS refuses /proc/<pid>/fd
  * style links, which could jump anywhere.
  */
-static int open_r(const char *path, int64_t r, int flags)
+int open_r(const char *path, int64_t r, int flags)
 {
 	if (r == 0)
 		return open(path, flags | O_CLOEXEC);

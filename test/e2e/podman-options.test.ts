@@ -59,6 +59,22 @@ describe('podman run options that reach the runtime', () => {
     expect(out.stderr).toMatch(/Read-only file system/);
     expect(out.status).toBe(1);
   });
+
+  it('gives --read-only its writable tmpfs mounts, filled from the image (tmpcopyup)', () => {
+    const out = env.run(['--rm', '--read-only', IMAGE, 'sh', '-c',
+      'touch /tmp/ok && echo tmp-writable; touch /file 2>/dev/null || echo root-read-only']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe('tmp-writable\nroot-read-only\n');
+    expect(out.status).toBe(0);
+  });
+
+  it('mounts --tmpfs over an image directory with its files', () => {
+    const out = env.run(['--rm', '--tmpfs', '/etc', IMAGE, 'sh', '-c',
+      'grep -c "^root:" /etc/passwd; grep " /etc " /proc/self/mountinfo | cut -d" " -f9']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe('1\ntmpfs\n');
+    expect(out.status).toBe(0);
+  });
 });
 
 describe('podman run security and namespace options', () => {

@@ -39,16 +39,17 @@ const HOOKS = [
 ];
 
 /*
- * The mount options that reach mount(2) as flags or propagation changes. The parser also
- * knows the recursive forms (rro, rnosuid, ...), tmpcopyup and idmap/ridmap, but the rootfs
+ * The mount options that reach mount(2) as flags or propagation changes, and tmpcopyup. The
+ * parser also knows the recursive forms (rro, rnosuid, ...) and idmap/ridmap, but the rootfs
  * setup refuses them, so they are not offered: containerd would otherwise ask for `rro`.
  */
 const MOUNT_OPTIONS = [
   'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'iversion',
   'lazytime', 'loud', 'mand', 'noatime', 'nodev', 'nodiratime', 'noexec', 'noiversion',
-  'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private',
-  'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw',
-  'shared', 'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'unbindable',
+  'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow',
+  'notmpcopyup', 'private', 'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw',
+  'shared', 'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup',
+  'unbindable',
 ];
 
 export interface FeaturesOptions {

@@ -24,6 +24,8 @@ export interface MountPlan {
   clearFlags: number;
   propagation: number[];
   data: string;
+  /** tmpcopyup: the new tmpfs starts with the files of the directory it covers. */
+  copyUp?: boolean;
 }
 
 // Mounts over /proc could hide what masked paths protect; runc allows only these files,
@@ -41,12 +43,14 @@ export async function mountFilesystem(state: RootfsState, plan: MountPlan): Prom
   checkProcMount(state, plan, false);
 
   let data = plan.data;
+  let copyUp = false;
   if (plan.fstype === 'tmpfs') {
     // A tmpfs over an existing directory keeps that directory's mode unless told otherwise.
     const existing = await sysStep(`${plan.label}: stat the mount point`,
       sys.stat(dest, Resolve.InRoot));
     if (existing) data = [`mode=${octal(existing.mode)}`, ...(data ? [data] : [])].join(',');
     else await makeMountPoint(state, plan, 'directory');
+    copyUp = plan.copyUp === true && existing !== null;
   } else {
     await makeMountPoint(state, plan, 'directory');
   }
@@ -55,7 +59,10 @@ export async function mountFilesystem(state: RootfsState, plan: MountPlan): Prom
   let flags = plan.flags;
   if (plan.fstype === 'tmpfs' || dest === '/dev') flags &= ~MS_RDONLY;
 
-  await sysStep(plan.label, sys.mount(plan.source, dest, plan.fstype, flags, data, Resolve.InRoot));
+  const mounting = copyUp
+    ? sys.tmpfsCopyUp(dest, flags, data, Resolve.InRoot)
+    : sys.mount(plan.source, dest, plan.fstype, flags, data, Resolve.InRoot);
+  await sysStep(plan.label, mounting);
   await setPropagation(state, plan);
   state.mounted.push({ destination: dest, flags: plan.flags & LOCKABLE_FLAGS });
 }

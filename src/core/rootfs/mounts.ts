@@ -44,6 +44,7 @@ async function mountEntry(state: RootfsState, m: Mount): Promise<void> {
     clearFlags: options.clearFlags,
     propagation: options.propagation,
     data: options.data.join(','),
+    copyUp: options.extensions.tmpcopyup,
   };
 
   if (bind) {
@@ -68,8 +69,8 @@ function rejectUnsupported(label: string, m: Mount, options: MountOptions): void
   if (attrSet !== 0 || attrClr !== 0) {
     throw new HakoError(`${label}: recursive mount options (rro, rnosuid, ...) are not supported`);
   }
-  if (options.extensions.tmpcopyup) {
-    throw new HakoError(`${label}: the tmpcopyup option is not supported`);
+  if (options.extensions.tmpcopyup && m.type !== 'tmpfs') {
+    throw new HakoError(`${label}: tmpcopyup applies to tmpfs mounts only`);
   }
   if (options.extensions.idmap || options.extensions.ridmap || m.uidMappings || m.gidMappings) {
     throw new HakoError(`${label}: id-mapped mounts are not supported`);

@@ -113,7 +113,8 @@ const RECURSIVE_ATTR_OPTIONS: ReadonlyMap<string, FlagOption> = new Map([
 export function isKnownMountOption(option: string): boolean {
   return FLAG_OPTIONS.has(option) || PROPAGATION_OPTIONS.has(option)
     || RECURSIVE_ATTR_OPTIONS.has(option) || option === 'defaults'
-    || option === 'tmpcopyup' || option === 'idmap' || option === 'ridmap';
+    || option === 'tmpcopyup' || option === 'notmpcopyup' || option === 'idmap'
+    || option === 'ridmap';
 }
 
 /** Later options override earlier ones ("ro" then "rw" leaves the mount writable). */
@@ -141,6 +142,8 @@ export function parseMountOptions(options: readonly string[]): MountOptions {
       applyRecursiveAttr(result.recursiveAttrs, attr);
     } else if (option === 'tmpcopyup' || option === 'idmap' || option === 'ridmap') {
       result.extensions[option] = true;
+    } else if (option === 'notmpcopyup') {
+      result.extensions.tmpcopyup = false;
     } else if (option !== 'defaults') {
       // mount(8) treats "defaults" as "no change"; passing it on as data makes most
       // filesystems fail with EINVAL, so it is dropped here.

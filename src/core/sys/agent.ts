@@ -50,6 +50,7 @@ const enum Op {
   UMASK = 53,
   SECCOMP = 54,
   LINK_UP = 55,
+  TMPFS_COPYUP = 56,
   EXEC = 60,
   WAIT_START = 61,
   SPAWN_WAIT = 62,
@@ -152,6 +153,11 @@ export class AgentSys implements Sys {
   ): Promise<void> {
     const args = [source, target, fstype, flags, data, resolve];
     return this.done(Op.MOUNT, args, `mount ${source || fstype || 'none'} on ${target}`);
+  }
+
+  tmpfsCopyUp(target: string, flags: number, data: string, resolve: Resolve): Promise<void> {
+    const args = [target, flags, data, resolve];
+    return this.done(Op.TMPFS_COPYUP, args, `mount tmpfs on ${target} (tmpcopyup)`);
   }
 
   umount(target: string, flags: number): Promise<void> {

@@ -218,6 +218,7 @@ export class LocalSys implements Sys {
   connectUnix(): Promise<number> { return unsupported('connectUnix'); }
   console(): Promise<void> { return unsupported('console'); }
   linkUp(): Promise<void> { return unsupported('linkUp'); }
+  tmpfsCopyUp(): Promise<void> { return unsupported('tmpfsCopyUp'); }
   waitStart(): Promise<void> { return unsupported('waitStart'); }
   spawnWait(): Promise<{ status: number; stderr: string }> { return unsupported('spawnWait'); }
   exec(_request: ExecRequest): Promise<void> { return unsupported('exec'); }

@@ -117,6 +117,10 @@ export class RecordingSys implements Sys {
     return this.act(`umount ${target} flags=${hex(flags)}`);
   }
 
+  tmpfsCopyUp(target: string, flags: number, data: string, resolve: Resolve): Promise<void> {
+    return this.act(`tmpcopyup tmpfs on ${target} flags=${hex(flags)} data=${data}` + where(resolve));
+  }
+
   mkdirAll(path: string, mode: number, resolve: Resolve): Promise<void> {
     return this.act(`mkdirAll ${path} ${octal(mode)}${where(resolve)}`);
   }

@@ -68,6 +68,8 @@ export interface Sys {
     resolve: Resolve,
   ): Promise<void>;
   umount(target: string, flags: number): Promise<void>;
+  /** A tmpfs on `target` that starts with a copy of what the directory held (tmpcopyup). */
+  tmpfsCopyUp(target: string, flags: number, data: string, resolve: Resolve): Promise<void>;
   mkdirAll(path: string, mode: number, resolve: Resolve): Promise<void>;
   /** Creates an empty regular file (and its parents) if nothing is there: a bind target. */
   createFile(path: string, mode: number, resolve: Resolve): Promise<void>;
