@@ -13,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/core/spec/types.js';
 import { nsOf } from './config-helpers.js';
 import { REPO, Scratch } from './helpers.js';
-import { hakoDetached, isLive, stateOf, waitFor } from './lifecycle-helpers.js';
+import {
+  hakoAsync, hakoDetached, isLive, stateOf, statusOf, waitFor,
+} from './lifecycle-helpers.js';
 import { wasmLeftovers } from './wasm-helpers.js';
 
 /** A field of /proc/<pid>/status (an empty one stays empty: Groups of a root process). */
@@ -285,6 +287,34 @@ describe('the env-file plugin', () => {
     expect(errorLine(refused.stderr)).toBe('handler "env-file": prepare: io.hako.env-file: ' +
       `/etc/passwd is not beneath an allowed directory (${allowed})`);
     expect(wasmLeftovers(scratch, refused.id, outside)).toEqual([]);
+  });
+});
+
+describe('signals', () => {
+  it('passes hako kill\'s TERM on to a process a plugin exec\'d', async () => {
+    const dir = join(scratch.dir, 'sig-plugins');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'execs.mjs'), "export default { name: 'execs', " +
+      'run: (ctx) => ctx.exec(ctx.spec.process.args) };\n');
+    const b = bundle('execs', ['sh', '-c',
+      'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.05; done']);
+    const id = scratch.id('sig');
+    const running = hakoAsync(scratch, ['--plugin-path', dir, 'run', '--bundle', b, id]);
+    const isRunning = () => {
+      try {
+        return statusOf(scratch, id) === 'running';
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(isRunning, 'the container to run');
+    await new Promise((done) => setTimeout(done, 300));
+    expect(scratch.hako(['kill', id, 'TERM']).status).toBe(0);
+    const r = await running.done;
+    expect(r.stdout).toBe('ready\ngot TERM\n');
+    expect(r.status).toBe(7);
+    // `run` deleted the container when it exited.
+    expect(wasmLeftovers(scratch, id, b)).toEqual([]);
   });
 });
 

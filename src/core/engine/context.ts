@@ -75,19 +75,34 @@ export function handlerContext(name: string, spec: Spec, id: string, root: strin
   };
 }
 
+/**
+ * Signals `hako kill` may send that the engine passes on to a process it exec'd, as an init
+ * such as tini does: the engine is the container's pid 1, which the kernel spares from any
+ * signal it does not handle.
+ */
+const FORWARDED: NodeJS.Signals[] = [
+  'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT',
+];
+
 function execInContainer(argv: readonly string[], env: readonly string[], cwd: string) {
   if (argv.length === 0) return Promise.reject(new HakoError('exec: argv is empty'));
   return new Promise<number>((done) => {
     const child = spawn(argv[0], argv.slice(1), {
       env: envObject(env), cwd, stdio: 'inherit', argv0: argv[0],
     });
+    const forward = (signal: NodeJS.Signals) => { child.kill(signal); };
+    for (const signal of FORWARDED) process.on(signal, forward);
+    const finish = (status: number) => {
+      for (const signal of FORWARDED) process.off(signal, forward);
+      done(status);
+    };
     child.on('error', (err: NodeJS.ErrnoException) => {
       writeSync(2, `exec: ${JSON.stringify(argv[0])}: ${err.code === 'ENOENT'
         ? 'executable file not found' : err.message}\n`);
-      done(err.code === 'ENOENT' ? 127 : 126);
+      finish(err.code === 'ENOENT' ? 127 : 126);
     });
     child.on('close', (code, signal) => {
-      done(code ?? 128 + ((signal && constants.signals[signal]) || 0));
+      finish(code ?? 128 + ((signal && constants.signals[signal]) || 0));
     });
   });
 }
