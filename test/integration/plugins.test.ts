@@ -290,6 +290,24 @@ describe('the env-file plugin', () => {
   });
 });
 
+describe('a TypeScript plugin', () => {
+  it('is compiled to a module and runs with its prepared value', async () => {
+    const dir = join(scratch.dir, 'ts-plugins');
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [join(REPO, 'test', 'fixtures', 'plugins', 'typed.ts')],
+      outfile: join(dir, 'typed.mjs'), format: 'esm', platform: 'node', bundle: true,
+      logLevel: 'silent',
+    });
+    const b = bundle('typed', ['5']);
+    const files = readdirSync(join(b, 'rootfs', 'etc')).length;
+    const r = run(b, { env: env({ HAKO_PLUGIN_PATH: dir }) });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${files} files in /etc, root was the rootfs, now /\n`);
+    expect(r.status).toBe(5);
+  });
+});
+
 describe('signals', () => {
   it('passes hako kill\'s TERM on to a process a plugin exec\'d', async () => {
     const dir = join(scratch.dir, 'sig-plugins');
