@@ -6,7 +6,9 @@
  * The script sees process.argv = [node, <args[0] as a container path>, ...args[1..]],
  * process.env = the config's process.env, process.cwd() = process.cwd. The exit status is
  * the one it passes to process.exit, else process.exitCode, else 0; an uncaught error is
- * printed to stderr and exits 1.
+ * printed to stderr and exits 1. The script is the container's pid 1: it gets a signal from
+ * `hako kill` only if it handles it (process.on('SIGTERM', ...)). process.execPath names
+ * hako's node on the host, which is not in the container: a script cannot spawn it.
  */
 import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
