@@ -28,6 +28,7 @@ import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
 import { CONSOLE_TO_PARENT, ForkMode, type Sys } from '../sys/sys.js';
 import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
 import { BUILTIN_NAMES, chooseHandler } from './handler.js';
+import { listenFdsOf, withListenFds } from './listen-fds.js';
 
 export interface CreateOptions {
   root: string;
@@ -55,7 +56,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const started = performance.now();
   const step = (what: string) =>
     opts.logger.debug(() => `create: ${what} (+${(performance.now() - started).toFixed(1)} ms)`);
-  const spec = loadSpec(bundle);
+  const listenFds = listenFdsOf(process.env, process.pid);
+  const spec = withListenFds(loadSpec(bundle), listenFds);
+  // Socket-activation descriptors come first, then those of --preserve-fds.
+  const preserveFds = listenFds + opts.preserveFds;
   checkSupported(spec, opts);
   const handler = chooseHandler(spec, process.env, () => loadPlugins({
     builtins: BUILTIN_NAMES, engine: enginePath(), flag: opts.pluginPath,
@@ -75,7 +79,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     undo.push(() => removeCgroupQuietly(cgroup, opts.logger));
 
     step('cgroup created');
-    const agent = spawnAgent({ preserveFds: opts.preserveFds });
+    const agent = spawnAgent({ preserveFds });
     undo.push(() => agent.child.kill('SIGKILL'));
     const sys = agent.sys;
 
@@ -116,7 +120,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // The agent mounts, then execs the Node engine, which finishes the setup (engine.ts).
       const { createInEngine } = await import('./engine.js');
       state.handler = await createInEngine({
-        agent, handler: handler.name, pluginPath: handler.pluginPath, id: opts.id, spec, pid, startFd, preserveFds: opts.preserveFds,
+        agent, handler: handler.name, pluginPath: handler.pluginPath, id: opts.id, spec, pid, startFd, preserveFds,
         rootfs: rootfsContext, logger: opts.logger, cgroupJoined: joining,
         compileSeccomp: async () => spec.linux?.seccomp ? compile(spec, opts.logger) : undefined,
       });
@@ -138,7 +142,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       path: exec.path,
       argv: exec.argv,
       env: exec.env,
-      closeFrom: 3 + opts.preserveFds,
+      closeFrom: 3 + preserveFds,
       seccomp: exec.seccomp
         ? { program: Buffer.from(exec.seccomp.program).toString('base64'), flags: exec.seccomp.flags }
         : undefined,
