@@ -89,6 +89,12 @@ describe('discovery', () => {
       { name: 'wasm', kind: 'built-in', source: 'hako' },
     ]);
 
+    const table = scratch.hako(['--plugin-path', PLUGINS, 'handlers'], { env: env() });
+    expect(table.stdout.split('\n').map((line) => line.split(/\s+/).slice(0, 3).join(' ')))
+      .toEqual(['NAME KIND SOURCE', 'linux built-in hako', 'wasm built-in hako',
+        `env-file plugin ${join(PLUGINS, 'env-file', 'index.mjs')}`,
+        `js plugin ${join(PLUGINS, 'js', 'index.mjs')}`, '']);
+
     const byFlag = handlers({ flags: ['--plugin-path', join(PLUGINS, 'js')] });
     expect(byFlag.rows.find((r) => r.name === 'js')?.from).toBe('--plugin-path');
     const flagDir = join(scratch.dir, 'flag-plugins');
@@ -247,6 +253,13 @@ describe('the js plugin', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('0 0 100000 65536\n');
     expect(r.status).toBe(0);
+  });
+
+  it('refuses an entrypoint that is not JavaScript (canHandle)', () => {
+    const b = bundle('js', ['sh', '-c', 'true']);
+    const r = run(b);
+    expect(errorLine(r.stderr)).toBe('handler "js" cannot run this container (canHandle)');
+    expect(wasmLeftovers(scratch, r.id, b)).toEqual([]);
   });
 
   it('fails create for a missing script', () => {
