@@ -18,7 +18,7 @@
  */
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 
-import { handlerOf } from '../../handlers/api.js';
+import type { Handler } from '../../handlers/api.js';
 import { transpileCached } from '../../handlers/wasm/cache.js';
 import type { ReadResult } from '../../handlers/wasm/handler.js';
 import { wasmHandler } from '../../handlers/wasm/plugin.js';
@@ -99,9 +99,7 @@ async function describe(paths: string[]): Promise<number> {
   const answers: ({ name: string } | { error: string })[] = [];
   for (const path of paths) {
     try {
-      const { pathToFileURL } = await import('node:url');
-      const module = await import(pathToFileURL(path).href) as Record<string, unknown>;
-      answers.push({ name: handlerOf(module, path).name });
+      answers.push({ name: (await loadPluginHandler(path)).name });
     } catch (err) {
       answers.push({ error: oneLine(err) });
     }
@@ -136,32 +134,34 @@ async function prepare(plan: EnginePlan, home: string): Promise<() => Promise<nu
   const id = plan.id ?? '';
   const timeout = handlerTimeout(spec);
 
-  let handler;
-  if (plan.handler === 'wasm' && !plan.pluginPath) {
-    handler = wasmHandler(plan.cacheDir);
-  } else if (plan.pluginPath) {
-    const path = plan.pluginPath;
-    handler = await phase({ name: plan.handler, run: async () => 1 }, `load ${path}`, timeout,
-      () => loadPluginHandler(path, plan.handler));
-  } else {
-    throw new HakoError(`engine: no handler named "${plan.handler}"`);
-  }
+  const handler = await handlerOf(plan, timeout);
   const before = handlerContext(handler.name, spec, id, plan.rootfs.rootfs);
-  const loaded = handler;
-  if (loaded.canHandle && !await phase(loaded, 'canHandle', timeout,
-    () => loaded.canHandle?.(spec) ?? true)) {
-    throw new HakoError(`handler "${loaded.name}" cannot run this container (canHandle)`);
+  const canHandle = await phase(handler, 'canHandle', timeout,
+    () => handler.canHandle?.(spec) ?? true);
+  if (!canHandle) {
+    throw new HakoError(`handler "${handler.name}" cannot run this container (canHandle)`);
   }
-  await phase(loaded, 'validate', timeout, () => loaded.validate?.(before));
-  const prepared = await phase(loaded, 'prepare', timeout, () => loaded.prepare?.(before));
+  await phase(handler, 'validate', timeout, () => handler.validate?.(before));
+  const prepared = await phase(handler, 'prepare', timeout, () => handler.prepare?.(before));
   const after = handlerContext(handler.name, spec, id, '/');
   return async () => {
     try {
-      return await loaded.run(after, prepared ?? undefined);
+      return await handler.run(after, prepared ?? undefined);
     } catch (err) {
-      throw new HakoError(`handler "${loaded.name}": run: ${oneLine(err)}`);
+      throw new HakoError(`handler "${handler.name}": run: ${oneLine(err)}`);
     }
   };
+}
+
+/** The built-in wasm handler, or the plugin module the plan names, imported from the host. */
+async function handlerOf(plan: EnginePlan, timeout: number): Promise<Handler> {
+  const path = plan.pluginPath;
+  if (path === undefined) {
+    if (plan.handler !== 'wasm') throw new HakoError(`engine: no handler named "${plan.handler}"`);
+    return wasmHandler(plan.cacheDir);
+  }
+  const named: Handler = { name: plan.handler, run: async () => ENGINE_FAILURE };
+  return phase(named, `load ${path}`, timeout, () => loadPluginHandler(path, plan.handler));
 }
 
 /** The steps the agent would have done after its mounts, done here on this process. */
