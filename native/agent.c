@@ -100,7 +100,7 @@ static const struct op {
 	{ 50, "iii", op_setrlimit, 0 },	  { 51, "iiiii", op_prctl, 0 },
 	{ 52, "iii", op_capset, 0 },	  { 53, "i", op_umask, 0 },
 	{ 54, "bi", op_seccomp, 0 },	  { 55, "b", op_link_up, 0 },
-	{ 56, "bibi", op_tmpfs_copyup, 0 },
+	{ 56, "bibi", op_tmpfs_copyup, 0 },	  { 45, "iib", op_send_fd, 0 },
 	{ 60, "bbbibi", op_exec, 0 },
 	{ 61, "i", op_wait_start, 0 },	  { 62, "bbbbi", op_spawn_wait, 0 },
 };

@@ -127,6 +127,10 @@ int open_r(const char *path, int64_t r, int flags);
 /* copyup.c */
 int64_t op_tmpfs_copyup(struct arg *a);
 
+/* console.c */
+int send_fd_with(int sock, int fd, const void *data, size_t len);
+int64_t op_send_fd(struct arg *a);
+
 /* net.c */
 int64_t op_link_up(struct arg *a);
 int64_t op_seccomp(struct arg *a);

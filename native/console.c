@@ -25,15 +25,32 @@ int console_pair = -1; /* FORK mode 2: the init's end, where CONSOLE -1 sends */
 int64_t op_close(struct arg *a) { return close((int)a[0].i); }
 int64_t op_dup2(struct arg *a) { return dup2((int)a[0].i, (int)a[1].i); }
 
+static int send_fd(int sock, int fd, const char *name);
+
+/* SEND_FD sock, fd, payload: one message with the payload and fd, then both are closed
+ * (the seccomp listener handed to linux.seccomp.listenerPath, with the state as payload). */
+int64_t op_send_fd(struct arg *a)
+{
+	int rc = send_fd_with((int)a[0].i, (int)a[1].i, a[2].s, a[2].n);
+	close((int)a[1].i);
+	close((int)a[0].i);
+	return rc;
+}
+
 /* Sends fd with name as payload in one message, as runc's console socket protocol (and so
  * conmon and containerd) expects. */
 static int send_fd(int sock, int fd, const char *name)
+{
+	return send_fd_with(sock, fd, name, strlen(name));
+}
+
+int send_fd_with(int sock, int fd, const void *data, size_t len)
 {
 	union {
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,

@@ -243,16 +243,18 @@ describe('compileSeccomp', () => {
     );
   });
 
-  it('refuses seccomp user notification and listenerPath', () => {
+  it('compiles user notification with a listener, and only with one', () => {
     const notify = { names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' };
     expect(errorOf({ ...allowAll, syscalls: [notify] })).toBe(
-      'HakoError: seccomp: syscall "mkdir": action "SCMP_ACT_NOTIFY" is not supported by hako ' +
-        '(it needs listenerPath)',
+      'HakoError: seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath',
     );
-    expect(errorOf({ ...allowAll, listenerPath: '/run/notify.sock' })).toBe(
-      'HakoError: seccomp: listenerPath "/run/notify.sock": seccomp user notification ' +
-        '(SCMP_ACT_NOTIFY) is not supported by hako',
+    expect(errorOf({ ...allowAll, defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/n' })).toBe(
+      'HakoError: seccomp: defaultAction: SCMP_ACT_NOTIFY cannot be the default',
     );
+    const listening = compileSeccomp({ ...allowAll, listenerPath: '/n', syscalls: [notify] });
+    expect(listening.flags & 8).toBe(8); // SECCOMP_FILTER_FLAG_NEW_LISTENER
+    // A listenerPath with nothing to notify asks for no listener.
+    expect(compileSeccomp({ ...allowAll, listenerPath: '/n' }).flags & 8).toBe(0);
   });
 
   it('rejects a syscall entry without names', () => {
@@ -279,7 +281,7 @@ describe('seccompFeatures', () => {
     const f = seccompFeatures();
     expect(f.enabled).toBe(true);
     expect(f.actions).toEqual(expect.arrayContaining(['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO']));
-    expect(f.actions).not.toContain('SCMP_ACT_NOTIFY');
+    expect(f.actions).toContain('SCMP_ACT_NOTIFY');
     expect(f.operators).toHaveLength(7);
     expect(f.archs).toEqual(expect.arrayContaining(['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64']));
     expect(f.knownFlags).toEqual([
@@ -291,8 +293,9 @@ describe('seccompFeatures', () => {
 
     for (const action of f.actions ?? []) {
       const call = { names: ['mkdir'], action };
-      expect(() => compile({ defaultAction: 'SCMP_ACT_KILL_THREAD', syscalls: [call] })).not
-        .toThrow();
+      const listenerPath = action === 'SCMP_ACT_NOTIFY' ? '/run/agent.sock' : undefined;
+      expect(() => compile({ defaultAction: 'SCMP_ACT_KILL_THREAD', listenerPath,
+        syscalls: [call] })).not.toThrow();
     }
   });
 });

@@ -86,17 +86,35 @@ export function waitForStart(startFd: number, sys: Sys): Promise<void> {
 
 /** Serves `start`'s requests on its connection until EXEC; resolves once EXEC succeeded. */
 export async function serveStart(socket: Socket, sys: Sys): Promise<void> {
-  let buffered: Buffer = Buffer.alloc(0);
-  for await (const chunk of socket) {
-    buffered = Buffer.concat([buffered, chunk as Buffer]);
-    const { requests, rest } = parseRequests(buffered);
-    buffered = rest;
-    for (const request of requests) {
-      if (request.op === OP_EXEC) return exec(socket, sys, request);
-      socket.write(request.op === OP_SPAWN_WAIT ? spawnWait(request) : encodeReply(-1n, ENOSYS));
-    }
-  }
-  throw new Error('start: the connection closed before EXEC');
+  return exec(socket, sys, await untilExec(socket));
+}
+
+/**
+ * Answers requests until EXEC arrives and returns it. Not a `for await` over the socket:
+ * leaving that loop destroys the socket, and the answer to a failed EXEC would be lost, which
+ * `start` would take for success.
+ */
+function untilExec(socket: Socket): Promise<Request> {
+  return new Promise((resolve, reject) => {
+    let buffered: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const { requests, rest } = parseRequests(buffered);
+      buffered = rest;
+      for (const request of requests) {
+        if (request.op === OP_EXEC) {
+          socket.off('data', onData);
+          socket.pause();
+          resolve(request);
+          return;
+        }
+        socket.write(request.op === OP_SPAWN_WAIT ? spawnWait(request) : encodeReply(-1n, ENOSYS));
+      }
+    };
+    socket.on('data', onData);
+    socket.once('end', () => reject(new Error('start: the connection closed before EXEC')));
+    socket.once('error', reject);
+  });
 }
 
 async function exec(socket: Socket, sys: Sys, request: Request): Promise<void> {

@@ -83,10 +83,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     undo.push(() => agent.child.kill('SIGKILL'));
     const sys = agent.sys;
 
-    // Both sockets are made before the user namespace: its root may not reach the state
+    // The sockets are made before the user namespace: its root may not reach the state
     // directory or the caller's socket, and the descriptors survive the setns and the fork.
     const startFd = await sys.listenUnix(store.startSocketPath(opts.id));
     const mode = forkMode(spec, opts);
+    const listenerPath = seccompListenerPath(spec);
+    const listenerSocketFd = listenerPath ? await sys.connectUnix(listenerPath) : undefined;
     const consoleSocketFd = opts.consoleSocket
       ? await sys.connectUnix(opts.consoleSocket)
       : mode === ForkMode.Proxy ? CONSOLE_TO_PARENT : undefined;
@@ -120,7 +122,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // The agent mounts, then execs the Node engine, which finishes the setup (engine.ts).
       const { createInEngine } = await import('./engine.js');
       state.handler = await createInEngine({
-        agent, handler: handler.name, pluginPath: handler.pluginPath, id: opts.id, spec, pid, startFd, preserveFds,
+        agent, handler: handler.name, pluginPath: handler.pluginPath, id: opts.id, spec, pid,
+        startFd, preserveFds,
         rootfs: rootfsContext, logger: opts.logger, cgroupJoined: joining,
         compileSeccomp: async () => spec.linux?.seccomp ? compile(spec, opts.logger) : undefined,
       });
@@ -136,6 +139,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const exec = await prepareProcess(sys, handler.spec, {
       consoleSocketFd,
       seccomp: spec.linux?.seccomp ? await compile(spec, opts.logger) : undefined,
+      seccompListener: listenerPath && listenerSocketFd !== undefined
+        ? { path: listenerPath, socketFd: listenerSocketFd, payload: seccompState(spec, state) }
+        : undefined,
       logger: opts.logger,
     });
     const execPlan: ExecPlan = {
@@ -144,7 +150,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       env: exec.env,
       closeFrom: 3 + preserveFds,
       seccomp: exec.seccomp
-        ? { program: Buffer.from(exec.seccomp.program).toString('base64'), flags: exec.seccomp.flags }
+        ? {
+          program: Buffer.from(exec.seccomp.program).toString('base64'),
+          flags: exec.seccomp.flags,
+        }
         : undefined,
     };
     state.handler = { name: handler.name, exec: execPlan as unknown as JsonValue };
@@ -163,10 +172,32 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   }
 }
 
+/** listenerPath when the filter has a rule that notifies (else there is no listener). */
+function seccompListenerPath(spec: Spec): string | undefined {
+  const seccomp = spec.linux?.seccomp;
+  if (!seccomp?.listenerPath) return undefined;
+  return seccomp.syscalls?.some((s) => s.action === 'SCMP_ACT_NOTIFY')
+    ? seccomp.listenerPath
+    : undefined;
+}
+
+/** What the listener receives with the descriptor, in runc's shape. */
+function seccompState(spec: Spec, state: ContainerState): string {
+  return JSON.stringify({
+    ociVersion: spec.ociVersion,
+    fds: ['seccompFd'],
+    pid: state.pid,
+    metadata: spec.linux?.seccomp?.listenerMetadata ?? '',
+    state: hookState(state, 'creating'),
+  });
+}
+
 /** koffi and libseccomp load only for a container that has a filter. */
 async function compile(spec: Spec, logger: Logger) {
   const { compileSeccomp } = await import('../seccomp/index.js');
-  return compileSeccomp(spec.linux?.seccomp as NonNullable<Spec['linux']>['seccomp'] & object, logger);
+  const seccomp = spec.linux?.seccomp;
+  if (!seccomp) throw new HakoError('config.json: linux.seccomp: missing');
+  return compileSeccomp(seccomp, logger);
 }
 
 /** createRuntime and prestart from the host, createContainer inside the container's mounts. */

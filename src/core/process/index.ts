@@ -26,6 +26,11 @@ export interface ProcessContext {
   lastCap?: number;
   /** linux.seccomp compiled to BPF, if the spec has one. */
   seccomp?: { program: Uint8Array; flags: number };
+  /**
+   * linux.seccomp.listenerPath, connected (`socketFd`), and the seccomp state that goes with
+   * the listener's descriptor, when the filter notifies.
+   */
+  seccompListener?: { path: string; socketFd: number; payload: string };
   /** /proc/<init>/setgroups reads "deny": setgroups(2) would fail with EPERM. */
   setgroupsDenied?: boolean;
   /** HOME for a process.env without one: the user's home from the image's /etc/passwd. */
@@ -67,8 +72,16 @@ export async function prepareProcess(
   // Without no_new_privs, installing a filter takes CAP_SYS_ADMIN: it goes in before the
   // capabilities are dropped. With it, the filter is installed at the last step, after
   // `start`, so that it need not allow the setup's own system calls.
-  if (ctx.seccomp && !proc.noNewPrivileges) {
-    await sysStep('install seccomp', sys.seccomp(ctx.seccomp.program, ctx.seccomp.flags));
+  // A filter with a listener goes in here too: its descriptor must reach listenerPath, which
+  // was connected to while the host was visible.
+  const listener = ctx.seccompListener;
+  if (ctx.seccomp && (!proc.noNewPrivileges || listener)) {
+    const { program, flags } = ctx.seccomp;
+    const fd = await sysStep('install seccomp', sys.seccomp(program, flags));
+    if (listener && fd > 0) {
+      await sysStep(`send the seccomp listener to ${listener.path}`,
+        sys.sendFd(listener.socketFd, fd, listener.payload));
+    }
   }
   await changeDirectory(sys, proc.cwd);
 
@@ -89,7 +102,7 @@ export async function prepareProcess(
     ? proc.args[0]
     : await resolveExecutable(sys, proc.args[0], env, proc.cwd);
   const plan: ProcessPlan = { path, argv: [...proc.args], env };
-  if (ctx.seccomp && proc.noNewPrivileges) plan.seccomp = ctx.seccomp;
+  if (ctx.seccomp && proc.noNewPrivileges && !listener) plan.seccomp = ctx.seccomp;
   return plan;
 }
 

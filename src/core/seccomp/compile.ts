@@ -18,6 +18,7 @@ import {
   MAX_SYSCALL_ARGS,
   OPERATORS,
   SCMP_ACT_NOTIFY,
+  SECCOMP_FILTER_FLAG_NEW_LISTENER,
   SCMP_FLTATR_CTL_NNP,
   SCMP_FLTATR_CTL_OPTIMIZE,
 } from './names.js';
@@ -43,11 +44,13 @@ const BPF_MAXINSNS = 4096;
 
 /** Throws a one-line HakoError naming the syscall, the field and the cause. */
 export function compileSeccomp(seccomp: LinuxSeccomp, log?: DebugLog): SeccompProgram {
-  if (seccomp.listenerPath) {
-    throw new HakoError(
-      `seccomp: listenerPath "${seccomp.listenerPath}": seccomp user notification ` +
-        `(${SCMP_ACT_NOTIFY}) is not supported by hako`,
-    );
+  const notifies = (seccomp.syscalls ?? []).some((s) => s.action === SCMP_ACT_NOTIFY);
+  if (seccomp.defaultAction === SCMP_ACT_NOTIFY) {
+    // It would send every syscall, hako's own last steps included, to the listener.
+    throw new HakoError(`seccomp: defaultAction: ${SCMP_ACT_NOTIFY} cannot be the default`);
+  }
+  if (notifies && !seccomp.listenerPath) {
+    throw new HakoError(`seccomp: ${SCMP_ACT_NOTIFY} needs linux.seccomp.listenerPath`);
   }
   const lib = loadLibseccomp();
   const defaultAction = actionValue(
@@ -64,7 +67,8 @@ export function compileSeccomp(seccomp: LinuxSeccomp, log?: DebugLog): SeccompPr
   try {
     addArchitectures(lib, filter, seccomp.architectures ?? []);
 
-    const flags = setFlags(lib, filter, seccomp.flags ?? []);
+    let flags = setFlags(lib, filter, seccomp.flags ?? []);
+    if (notifies) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
     // hako sets NO_NEW_PRIVS itself, only when process.noNewPrivileges asks for it.
     check(filter.attrSet(SCMP_FLTATR_CTL_NNP, 0), 'seccomp_attr_set SCMP_FLTATR_CTL_NNP');
 
@@ -99,11 +103,6 @@ function actionValue(
   errnoRet: number | undefined | null,
   where: string,
 ): number {
-  if (name === SCMP_ACT_NOTIFY) {
-    throw new HakoError(
-      `seccomp: ${where}: action "${name}" is not supported by hako (it needs listenerPath)`,
-    );
-  }
   const info = ACTIONS.get(name);
   if (info === undefined) throw new HakoError(`seccomp: ${where}: invalid action "${name}"`);
   if (info.minApi > lib.apiLevel) {

@@ -27,13 +27,14 @@ export const ACTIONS: ReadonlyMap<string, ActionInfo> = new Map([
   ['SCMP_ACT_TRACE', { value: 0x7ff00000, takesErrno: true, minApi: 1 }],
   ['SCMP_ACT_LOG', { value: 0x7ffc0000, takesErrno: false, minApi: 3 }],
   ['SCMP_ACT_ALLOW', { value: 0x7fff0000, takesErrno: false, minApi: 1 }],
+  // Only with linux.seccomp.listenerPath: the listener fd goes to the process there.
+  ['SCMP_ACT_NOTIFY', { value: 0x7fc00000, takesErrno: false, minApi: 6 }],
 ]);
 
-/**
- * Known to the runtime-spec but not compiled: a notifying filter hands the kernel's listener
- * fd to the process at `listenerPath`, and the agent has no operation that does that yet.
- */
 export const SCMP_ACT_NOTIFY = 'SCMP_ACT_NOTIFY';
+
+/** seccomp(2): return a descriptor on which the filter's notifications arrive. */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
 
 /** enum scmp_compare. */
 export const OPERATORS: ReadonlyMap<string, number> = new Map([

@@ -44,6 +44,7 @@ const enum Op {
   CLOSE = 42,
   CONSOLE = 43,
   DUP2 = 44,
+  SEND_FD = 45,
   SETRLIMIT = 50,
   PRCTL = 51,
   CAPSET = 52,
@@ -57,6 +58,7 @@ const enum Op {
 }
 
 const ENOENT = 2;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
 const ECANCELED = 125;
 
 /*
@@ -278,8 +280,18 @@ export class AgentSys implements Sys {
     return this.done(Op.UMASK, [mask], `umask ${mask.toString(8)}`);
   }
 
-  seccomp(program: Uint8Array, flags: number): Promise<void> {
-    return this.done(Op.SECCOMP, [program, flags], 'install the seccomp filter');
+  async seccomp(program: Uint8Array, flags: number): Promise<number> {
+    const args = [program, flags];
+    // The listener's number is needed at once; a filter without one is pipelined.
+    if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+      return Number(await this.call(Op.SECCOMP, args, 'install the seccomp filter'));
+    }
+    await this.done(Op.SECCOMP, args, 'install the seccomp filter');
+    return 0;
+  }
+
+  sendFd(sock: number, fd: number, payload: string): Promise<void> {
+    return this.done(Op.SEND_FD, [sock, fd, payload], `send descriptor ${fd}`);
   }
 
   async waitStart(startFd: number): Promise<void> {

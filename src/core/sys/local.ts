@@ -30,6 +30,7 @@ import { type ExecRequest, type ForkMode, Resolve, type StatResult, type Sys } f
 
 const SECCOMP_SET_MODE_FILTER = 1;
 const SECCOMP_FILTER_FLAG_TSYNC = 1;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
 const MS_MOVE = 0x2000;
 const MS_REC = 0x4000;
 const MS_SLAVE = 1 << 19;
@@ -187,7 +188,12 @@ export class LocalSys implements Sys {
   }
 
   /** With TSYNC, so that every thread of the engine is filtered, not just this one. */
-  async seccomp(program: Uint8Array, flags: number): Promise<void> {
+  async seccomp(program: Uint8Array, flags: number): Promise<number> {
+    if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+      throw new HakoError(
+        'seccomp: listenerPath is not supported for workloads of the Node engine',
+      );
+    }
     const nr = SYS_SECCOMP[process.arch];
     if (nr === undefined) throw new HakoError(`seccomp: no syscall number for ${process.arch}`);
     const filter = Buffer.from(program);
@@ -200,6 +206,7 @@ export class LocalSys implements Sys {
     // TSYNC answers the id of a thread it could not synchronize with a positive value.
     if (rc > 0) throw failure(`install seccomp (thread ${rc} could not follow)`, EINVAL);
     this.check('install seccomp', rc);
+    return 0;
   }
 
   // The rest is the agent's work: it must run single-threaded, before this process exists,
@@ -219,6 +226,7 @@ export class LocalSys implements Sys {
   console(): Promise<void> { return unsupported('console'); }
   linkUp(): Promise<void> { return unsupported('linkUp'); }
   tmpfsCopyUp(): Promise<void> { return unsupported('tmpfsCopyUp'); }
+  sendFd(): Promise<void> { return unsupported('sendFd'); }
   waitStart(): Promise<void> { return unsupported('waitStart'); }
   spawnWait(): Promise<{ status: number; stderr: string }> { return unsupported('spawnWait'); }
   exec(_request: ExecRequest): Promise<void> { return unsupported('exec'); }

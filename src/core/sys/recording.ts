@@ -118,7 +118,8 @@ export class RecordingSys implements Sys {
   }
 
   tmpfsCopyUp(target: string, flags: number, data: string, resolve: Resolve): Promise<void> {
-    return this.act(`tmpcopyup tmpfs on ${target} flags=${hex(flags)} data=${data}` + where(resolve));
+    const line = `tmpcopyup tmpfs on ${target} flags=${hex(flags)} data=${data}`;
+    return this.act(line + where(resolve));
   }
 
   mkdirAll(path: string, mode: number, resolve: Resolve): Promise<void> {
@@ -228,8 +229,14 @@ export class RecordingSys implements Sys {
     return this.act(`umask ${octal(mask)}`);
   }
 
-  seccomp(program: Uint8Array, flags: number): Promise<void> {
-    return this.act(`seccomp ${program.length} bytes flags=${hex(flags)}`);
+  /** A filter asking for a listener gets descriptor 99. */
+  seccomp(program: Uint8Array, flags: number): Promise<number> {
+    return this.act(`seccomp ${program.length} bytes flags=${hex(flags)}`)
+      .then(() => (flags & 8 ? 99 : 0));
+  }
+
+  sendFd(sock: number, fd: number, payload: string): Promise<void> {
+    return this.act(`sendFd ${fd} over ${sock}: ${payload}`);
   }
 
   waitStart(startFd: number): Promise<void> {

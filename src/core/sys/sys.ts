@@ -112,8 +112,13 @@ export interface Sys {
   prctl(option: number, arg2: bigint, arg3?: bigint, arg4?: bigint, arg5?: bigint): Promise<void>;
   capset(effective: bigint, permitted: bigint, inheritable: bigint): Promise<void>;
   umask(mask: number): Promise<void>;
-  /** Installs a compiled seccomp filter now (before capabilities are dropped). */
-  seccomp(program: Uint8Array, flags: number): Promise<void>;
+  /**
+   * Installs a compiled seccomp filter now (before capabilities are dropped). Resolves to the
+   * listener descriptor when the flags ask for one (SECCOMP_FILTER_FLAG_NEW_LISTENER), else 0.
+   */
+  seccomp(program: Uint8Array, flags: number): Promise<number>;
+  /** Sends `fd` with `payload` over the socket `sock` (SCM_RIGHTS), then closes both. */
+  sendFd(sock: number, fd: number, payload: string): Promise<void>;
 
   /**
    * Reports readiness and waits for `hako start` to connect to the listening socket `startFd`.
