@@ -60,6 +60,8 @@ await esbuild.build({
   entryPoints: {
     hako: join(root, 'src/cli/main.ts'),
     engine: join(root, 'src/core/engine/main.ts'),
+    // What plugin authors import: `import { defineHandler } from 'hako/handler-api'`.
+    'handler-api': join(root, 'src/handlers/api.ts'),
   },
   outdir: dist,
   bundle: true,
