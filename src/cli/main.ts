@@ -40,7 +40,9 @@ function buildProgram(): Command {
     .option('--plugin-path <dirs>', 'colon-separated directories of plugin handlers')
     .showSuggestionAfterError(false)
     .exitOverride()
-    .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+    // Errors are reported by fail(), as runc's one line; help asked for by an error (`hako`
+    // without a command, `hako help nosuch`) still goes to stderr.
+    .configureOutput({ outputError: () => undefined });
 
   // A bad --log-format is an error of its own, reported once the logger exists.
   program.hook('preAction', (_cmd, sub) => {
@@ -240,6 +242,8 @@ function fail(err: unknown): number {
   const logger = currentLogger();
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0;
+    // The help is already on stderr; its placeholder message is no error to report.
+    if (err.code === 'commander.help') return err.exitCode || 1;
     reportFatal(logger, err.message.replace(/^error: /, ''));
     return err.exitCode || 1;
   }

@@ -14,3 +14,13 @@ describe('unsupported commands', () => {
     expect(result.stderr).toContain(`${name} is not supported by hako`);
   });
 });
+
+describe('help after a usage error', () => {
+  it.each([[[]], [['help', 'nosuch']]])('hako %j prints the usage to stderr, exit 1', (args) => {
+    const result = hako(args);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('Usage: hako [options] [command]');
+    expect(result.stderr).not.toContain('(outputHelp)');
+  });
+});
