@@ -198,6 +198,24 @@ describe('events', () => {
     expect(types.filter((t) => t === 'stats').length).toBeGreaterThanOrEqual(2);
     expect(status(oom)).toBe('stopped');
   });
+
+  it('ends quietly when its reader goes away (events | head -1)', async () => {
+    const child = spawn(HAKO, ['--root', scratch.root, 'events', '--interval', '10ms', id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    expect(err).toBe('');
+    expect(code).toBe(0);
+  });
 });
 
 describe('features', () => {
