@@ -229,6 +229,13 @@ function buildProgram(): Command {
 
 async function main(argv: string[]): Promise<void> {
   setLogger(loggerFromArgv(argv));
+  // A reader that goes away (`hako events ID | head -1`, `hako list | true`) ends the output,
+  // as SIGPIPE ends runc, instead of an unhandled EPIPE and a stack trace. Only printing
+  // commands use process.stdout; containers' stdio never goes through it.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(normalizeArgv(argv));

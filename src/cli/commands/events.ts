@@ -8,12 +8,6 @@ export async function eventsCommand(command: Command, id: unknown): Promise<numb
   const flags = command.opts<{ interval: string; stats?: boolean }>();
   const globals = globalsOf(command);
   const intervalNs = parseGoDuration(flags.interval);
-  // A reader that goes away (`hako events ID | head -1`) ends the stream, as SIGPIPE ends
-  // runc's, instead of an unhandled EPIPE and a stack trace.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
   await streamEvents(globals.root, String(id), {
     // Sub-millisecond intervals are valid Go durations; timers here count milliseconds.
     intervalMs: intervalNs > 0 ? Math.max(1, intervalNs / 1e6) : intervalNs,
