@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -203,5 +203,18 @@ describe('--log-format', () => {
       expect.stringMatching(/^time="[^"]+" level=error msg="invalid log-format: xml"$/),
     ]);
     expect(leftovers(scratch, id, bundle)).toEqual([]);
+  });
+});
+
+describe('list', () => {
+  it('warns about a container whose state.json is unreadable instead of failing', () => {
+    const root = join(scratch.dir, 'list-root');
+    mkdirSync(join(root, 'broken'), { recursive: true });
+    writeFileSync(join(root, 'broken', 'state.json'), 'garbage\n');
+    const result = scratch.hako(['--root', root, 'list', '-q']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('level=warning');
+    expect(result.stderr).toContain('read state of container \\"broken\\"');
   });
 });

@@ -7,10 +7,17 @@ import { globalsOf } from '../globals.js';
 
 export async function listCommand(command: Command): Promise<number> {
   const flags = command.opts<{ format: string; quiet?: boolean }>();
-  const store = new StateStore(globalsOf(command).root);
+  const { root, logger } = globalsOf(command);
+  const store = new StateStore(root);
+  // One unreadable container is a warning, not the end of the list (as in runc).
   const states = store.list().flatMap((id) => {
-    const state = store.tryRead(id);
-    return state ? [describeContainer(store, state, true)] : [];
+    try {
+      const state = store.tryRead(id);
+      return state ? [describeContainer(store, state, true)] : [];
+    } catch (err) {
+      logger.warn(err instanceof Error ? err.message : String(err));
+      return [];
+    }
   });
 
   if (flags.quiet) {
