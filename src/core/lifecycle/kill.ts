@@ -12,7 +12,8 @@ export function parseSignal(text: string): number {
   const signals = constants.signals as Record<string, number>;
   if (/^\d+$/.test(text)) {
     const value = Number(text);
-    if (value > 0 && value <= 64) return value;
+    // 0 only checks that the container process exists, as kill(2) does.
+    if (value >= 0 && value <= 64) return value;
   } else {
     const upper = text.toUpperCase();
     const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
