@@ -4,8 +4,11 @@
  * and the unix sockets bound or connected at a path.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -99,7 +102,39 @@ static int open_parent(char *path, int64_t r, const char **name)
  * RESOLVE_IN_ROOT the dirfd *is* the root, so stepping from an inner directory would let a
  * symlink's ".." stop at the wrong place.
  */
-static int mkdir_all(char *path, mode_t mode, int64_t r)
+static int mkdir_walk(char *path, mode_t mode, int64_t r, int links);
+
+/*
+ * A dangling symlink on the way (the image's /run -> /var/run, say, with no /var/run): like
+ * runc, carry on at the link's target, resolved beneath the root, so the directories are made
+ * where the link points inside the rootfs. Never for plain paths, whose links are the host's.
+ */
+static int follow_link(int dir, const char *path, const char *name, size_t len,
+		       const char *rest, mode_t mode, int64_t r, int links)
+{
+	char entry[NAME_MAX + 1], target[PATH_MAX];
+	if (r != 1 || links >= 40 || len > NAME_MAX)
+		return fail(links >= 40 ? ELOOP : ENOENT);
+	memcpy(entry, name, len);
+	entry[len] = '\0';
+	ssize_t n = readlinkat(dir, entry, target, sizeof target - 1);
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+
+	/* An absolute target starts again at the root; a relative one beside the link. */
+	size_t prefix = target[0] == '/' ? 0 : (size_t)(name - path);
+	size_t size = prefix + (size_t)n + strlen(rest) + 2;
+	char *next = malloc(size);
+	if (!next)
+		return fail(ENOMEM);
+	snprintf(next, size, "%.*s%s%s", (int)prefix, path, target, rest);
+	int fd = mkdir_walk(next, mode, r, links + 1);
+	free(next);
+	return fd;
+}
+
+static int mkdir_walk(char *path, mode_t mode, int64_t r, int links)
 {
 	int dir = open_r(path[0] == '/' ? "/" : ".", r, O_PATH | O_DIRECTORY);
 
@@ -116,12 +151,19 @@ static int mkdir_all(char *path, mode_t mode, int64_t r)
 		if (next < 0 && errno == ENOENT && (mkdirat(dir, p, mode) == 0 || errno == EEXIST))
 			next = open_r(path, r, O_PATH | O_DIRECTORY);
 		*end = saved;
+		if (next < 0 && errno == ENOENT) {
+			next = follow_link(dir, path, p, (size_t)(end - p), end, mode, r, links);
+			xclose(dir);
+			return next;
+		}
 		xclose(dir);
 		dir = next;
 		p = end;
 	}
 	return -1;
 }
+
+static int mkdir_all(char *path, mode_t mode, int64_t r) { return mkdir_walk(path, mode, r, 0); }
 
 /* ---- operations ------------------------------------------------------------------------- */
 
