@@ -101,6 +101,7 @@ static const struct op {
 	{ 52, "iii", op_capset, 0 },	  { 53, "i", op_umask, 0 },
 	{ 54, "bi", op_seccomp, 0 },	  { 55, "b", op_link_up, 0 },
 	{ 56, "bibi", op_tmpfs_copyup, 0 },	  { 45, "iib", op_send_fd, 0 },
+	{ 46, "bii", op_open_file, 0 },
 	{ 60, "bbbibi", op_exec, 0 },
 	{ 61, "i", op_wait_start, 0 },	  { 62, "bbbbi", op_spawn_wait, 0 },
 };

@@ -131,6 +131,9 @@ int64_t op_tmpfs_copyup(struct arg *a);
 int send_fd_with(int sock, int fd, const void *data, size_t len);
 int64_t op_send_fd(struct arg *a);
 
+/* paths.c */
+int64_t op_open_file(struct arg *a);
+
 /* net.c */
 int64_t op_link_up(struct arg *a);
 int64_t op_seccomp(struct arg *a);

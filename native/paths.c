@@ -168,6 +168,10 @@ static int mkdir_all(char *path, mode_t mode, int64_t r) { return mkdir_walk(pat
 /* ---- operations ------------------------------------------------------------------------- */
 
 int64_t op_umount(struct arg *a) { return umount2(a[0].s, (int)a[1].i); }
+int64_t op_open_file(struct arg *a)
+{
+	return open(a[0].s, (int)a[1].i | O_CLOEXEC, (mode_t)a[2].i);
+}
 int64_t op_access(struct arg *a) { return access(a[0].s, (int)a[1].i); }
 int64_t op_chdir(struct arg *a) { return chdir(a[0].s); }
 

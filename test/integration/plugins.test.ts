@@ -182,6 +182,20 @@ describe('plugins that fail', () => {
     expect(wasmLeftovers(scratch, r.id, b)).toEqual([]);
   });
 
+  it('keeps a failure after start in the container\'s state until delete', () => {
+    const b = bundle('fails-later', ['/x']);
+    const id = scratch.id('p');
+    const e = env({ HAKO_PLUGIN_PATH: bad });
+    const r = scratch.hako(['run', '--keep', '--bundle', b, id], { env: e });
+    expect(r.status).toBe(1);
+    const state = JSON.parse(scratch.hako(['state', id], { env: e }).stdout) as
+      { status: string; error?: string };
+    expect(state.status).toBe('stopped');
+    expect(state.error).toBe('handler "fails-later": run: run broke');
+    expect(scratch.hako(['delete', id], { env: e }).status).toBe(0);
+    expect(wasmLeftovers(scratch, id, b)).toEqual([]);
+  });
+
   it('refuses a module that does not load', () => {
     const dir = join(scratch.dir, 'broken');
     mkdirSync(dir);

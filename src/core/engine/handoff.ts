@@ -31,6 +31,8 @@ export interface EnginePlan {
   rootfs: RootfsHandoff;
   /** The listening start socket, as numbered in the engine. */
   startFd: number;
+  /** Where a failure of the workload's run is written for `hako state` (handler-error). */
+  errorFd?: number;
   /** Where transpiled components are cached (HAKO_WASM_CACHE as `create` saw it). */
   cacheDir: string;
   /** /proc/sys/kernel/cap_last_cap of the host. */

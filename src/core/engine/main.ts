@@ -74,7 +74,16 @@ async function main(): Promise<number> {
   try {
     return await run();
   } catch (err) {
-    writeSync(2, `${oneLine(err)}\n`);
+    const message = oneLine(err);
+    writeSync(2, `${message}\n`);
+    // `hako state` shows it: the container's stderr may be a log nobody reads.
+    if (plan.errorFd !== undefined) {
+      try {
+        writeSync(plan.errorFd, message);
+      } catch {
+        // The state directory is gone: the container was deleted meanwhile.
+      }
+    }
     return ENGINE_FAILURE;
   }
 }

@@ -3,6 +3,7 @@
  * lifecycle describes. Every step that can fail is undone on failure: no state dir, cgroup,
  * mount or process is left behind.
  */
+import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { type CgroupHandle, createCgroup, joinCgroupInBackground } from '../cgroups/index.js';
@@ -86,6 +87,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // The sockets are made before the user namespace: its root may not reach the state
     // directory or the caller's socket, and the descriptors survive the setns and the fork.
     const startFd = await sys.listenUnix(store.startSocketPath(opts.id));
+    // An engine's workload that fails after start leaves its reason here (state shows it).
+    const errorFd = handler.engine
+      ? await sys.openFile(store.handlerErrorPath(opts.id), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+      : -1;
     const mode = forkMode(spec, opts);
     const listenerPath = seccompListenerPath(spec);
     const listenerSocketFd = listenerPath ? await sys.connectUnix(listenerPath) : undefined;
@@ -123,7 +128,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       const { createInEngine } = await import('./engine.js');
       state.handler = await createInEngine({
         agent, handler: handler.name, pluginPath: handler.pluginPath, id: opts.id, spec, pid,
-        startFd, preserveFds,
+        startFd, errorFd, preserveFds,
         rootfs: rootfsContext, logger: opts.logger, cgroupJoined: joining,
         compileSeccomp: async () => spec.linux?.seccomp ? compile(spec, opts.logger) : undefined,
       });
@@ -171,6 +176,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     throw err;
   }
 }
+
+const { O_CREAT, O_TRUNC, O_WRONLY } = constants;
 
 /** listenerPath when the filter has a rule that notifies (else there is no listener). */
 function seccompListenerPath(spec: Spec): string | undefined {

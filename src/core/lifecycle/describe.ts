@@ -14,5 +14,9 @@ export function describeContainer(
     startSocket: store.startSocketPath(state.id),
     isFrozen: () => isFrozen(cgroupOf(state)),
   });
-  return toRuncState(state, status, withOwner ? state.owner : '');
+  const described = toRuncState(state, status, withOwner ? state.owner : '');
+  // Not in runc's state: why a handler's workload failed (plugins, wasm). Callers that decode
+  // runc's shape ignore a key they do not know.
+  const error = store.handlerError(state.id);
+  return error === undefined ? described : { ...described, error };
 }

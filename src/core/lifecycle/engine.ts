@@ -48,6 +48,8 @@ export interface EngineCreate {
   pid: number;
   /** The agent's descriptor of the listening start socket. */
   startFd: number;
+  /** A file in the state directory where the engine writes why a workload failed to run. */
+  errorFd: number;
   preserveFds: number;
   rootfs: RootfsContext;
   logger: Logger;
@@ -86,8 +88,9 @@ export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
 
   // The agent's control socket is the descriptor after the preserved ones (spawn.ts).
   const controlFd = 3 + opts.preserveFds;
-  const [engineControl, engineStart] = freeDescriptors(opts.pid, controlFd + 1, 2);
+  const [engineControl, engineStart, engineError] = freeDescriptors(opts.pid, controlFd + 1, 3);
   await sysStep('keep the start socket for the engine', sys.dup2(opts.startFd, engineStart));
+  await sysStep('keep the error file for the engine', sys.dup2(opts.errorFd, engineError));
   await sysStep('keep the control socket for the engine', sys.dup2(controlFd, engineControl));
   await sys.flush();
 
@@ -98,13 +101,14 @@ export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
     spec,
     rootfs,
     startFd: engineStart,
+    errorFd: engineError,
     cacheDir,
     lastCap: readLastCap(),
     seccomp: seccomp && !proc.noNewPrivileges ? base64(seccomp) : undefined,
   };
   const node = process.execPath;
   const argv = [node, '--no-warnings', enginePath(), String(engineControl)];
-  const closeFrom = Math.max(engineControl, engineStart) + 1;
+  const closeFrom = Math.max(engineControl, engineStart, engineError) + 1;
   const args = [node, nulList(argv), nulList([]), closeFrom, new Uint8Array(0), 0];
   await opts.cgroupJoined;
   const what = opts.pluginPath ? `the engine of handler "${opts.handler}"` : 'the wasm engine';

@@ -47,10 +47,13 @@ export interface RuncState {
   created: string;
   annotations?: Record<string, string>;
   owner: string;
+  /** hako's own: why a handler's workload failed after start, when one did. */
+  error?: string;
 }
 
 const STATE_FILE = 'state.json';
 const START_SOCKET = 'start.sock';
+const HANDLER_ERROR = 'handler-error';
 
 export interface RootEnvironment {
   env?: NodeJS.ProcessEnv;
@@ -151,6 +154,21 @@ export class StateStore {
 
   startSocketPath(id: string): string {
     return join(this.dir(id), START_SOCKET);
+  }
+
+  /** Where a handler run by the Node engine writes why its workload failed after start. */
+  handlerErrorPath(id: string): string {
+    return join(this.dir(id), HANDLER_ERROR);
+  }
+
+  /** That reason, or undefined when there is none. */
+  handlerError(id: string): string | undefined {
+    try {
+      const text = readFileSync(this.handlerErrorPath(id), 'utf8').trim();
+      return text === '' ? undefined : text;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

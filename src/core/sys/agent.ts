@@ -45,6 +45,7 @@ const enum Op {
   CONSOLE = 43,
   DUP2 = 44,
   SEND_FD = 45,
+  OPEN_FILE = 46,
   SETRLIMIT = 50,
   PRCTL = 51,
   CAPSET = 52,
@@ -242,6 +243,10 @@ export class AgentSys implements Sys {
 
   setdomainname(name: string): Promise<void> {
     return this.done(Op.SETDOMAINNAME, [name], `setdomainname ${name}`);
+  }
+
+  async openFile(path: string, flags: number, mode: number): Promise<number> {
+    return Number(await this.call(Op.OPEN_FILE, [path, flags, mode], `open ${path}`));
   }
 
   async listenUnix(path: string): Promise<number> {

@@ -227,6 +227,7 @@ export class LocalSys implements Sys {
   linkUp(): Promise<void> { return unsupported('linkUp'); }
   tmpfsCopyUp(): Promise<void> { return unsupported('tmpfsCopyUp'); }
   sendFd(): Promise<void> { return unsupported('sendFd'); }
+  openFile(): Promise<number> { return unsupported('openFile'); }
   waitStart(): Promise<void> { return unsupported('waitStart'); }
   spawnWait(): Promise<{ status: number; stderr: string }> { return unsupported('spawnWait'); }
   exec(_request: ExecRequest): Promise<void> { return unsupported('exec'); }

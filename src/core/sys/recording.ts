@@ -189,6 +189,11 @@ export class RecordingSys implements Sys {
     return this.act(`setdomainname ${name}`);
   }
 
+  async openFile(path: string, flags: number, mode: number): Promise<number> {
+    await this.act(`open ${path} flags=${hex(flags)} mode=${octal(mode)}`);
+    return this.nextFd++;
+  }
+
   async listenUnix(path: string): Promise<number> {
     await this.act(`listenUnix ${path}`);
     return this.nextFd++;

@@ -97,6 +97,8 @@ export interface Sys {
 
   // Descriptors.
   listenUnix(path: string): Promise<number>;
+  /** open(2) of a plain path, close-on-exec; resolves to the descriptor. */
+  openFile(path: string, flags: number, mode: number): Promise<number>;
   connectUnix(path: string): Promise<number>;
   close(fd: number): Promise<void>;
   dup2(oldFd: number, newFd: number): Promise<void>;
