@@ -26,6 +26,17 @@ function run(load: () => Promise<Action>) {
   };
 }
 
+/** The flags `create` and `run` share, as runc's. */
+function withCreateOptions(command: Command): Command {
+  return command
+    .option('-b, --bundle <dir>', 'path to the bundle directory', '.')
+    .option('--pid-file <file>', 'write the container process id to this file')
+    .option('--console-socket <path>', 'unix socket that receives the pty master')
+    .option('--preserve-fds <n>', 'pass this many descriptors after stdio', '0')
+    .option('--no-pivot', 'use chroot instead of pivot_root')
+    .option('--no-new-keyring', 'ignored: hako does not create session keyrings');
+}
+
 function buildProgram(): Command {
   const program = new Command('hako')
     .description('an OCI container runtime that also runs WebAssembly and plugin workloads')
@@ -49,28 +60,16 @@ function buildProgram(): Command {
     parseLogFormat(sub.optsWithGlobals<{ logFormat?: string }>().logFormat ?? 'text');
   });
 
-  program
+  withCreateOptions(program
     .command('create')
     .description('create a container from a bundle; its process waits for `start`')
-    .argument('<container-id>')
-    .option('-b, --bundle <dir>', 'path to the bundle directory', '.')
-    .option('--pid-file <file>', 'write the container process id to this file')
-    .option('--console-socket <path>', 'unix socket that receives the pty master')
-    .option('--preserve-fds <n>', 'pass this many descriptors after stdio', '0')
-    .option('--no-pivot', 'use chroot instead of pivot_root')
-    .option('--no-new-keyring', 'ignored: hako does not create session keyrings')
+    .argument('<container-id>'))
     .action(run(async () => (await import('./commands/create.js')).createCommand));
 
-  program
+  withCreateOptions(program
     .command('run')
     .description('create and start a container, wait for it, then delete it')
-    .argument('<container-id>')
-    .option('-b, --bundle <dir>', 'path to the bundle directory', '.')
-    .option('--pid-file <file>', 'write the container process id to this file')
-    .option('--console-socket <path>', 'unix socket that receives the pty master')
-    .option('--preserve-fds <n>', 'pass this many descriptors after stdio', '0')
-    .option('--no-pivot', 'use chroot instead of pivot_root')
-    .option('--no-new-keyring', 'ignored: hako does not create session keyrings')
+    .argument('<container-id>'))
     .option('-d, --detach', 'start the container and return')
     .option('--keep', 'do not delete the container after it exits')
     .action(run(async () => (await import('./commands/run.js')).runCommand));
