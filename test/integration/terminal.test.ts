@@ -180,7 +180,10 @@ describe('run without --console-socket', () => {
       tmux.type('echo hi; exit 3');
       await tmux.until(/^hi\nstatus=3$/m);
       const before = readFileSync(join(scratch.dir, 'before'), 'utf8');
-      for (let i = 0; i < 50 && !existsSync(join(scratch.dir, 'after')); i++) await sleep(20);
+      // The shell creates the file, then stty writes it: wait for the whole line.
+      const after = join(scratch.dir, 'after');
+      const written = () => existsSync(after) && readFileSync(after, 'utf8').endsWith('\n');
+      for (let i = 0; i < 100 && !written(); i++) await sleep(20);
       expect(readFileSync(join(scratch.dir, 'after'), 'utf8')).toBe(before);
       expect(scratch.hako(['list', '-q']).stdout.split('\n')).not.toContain(id);
     } finally {
