@@ -2,7 +2,10 @@
  * Pieces shared by the config-*.test.ts files, which check that each config.json item is
  * applied by looking at it from inside a real container.
  */
-import { chmodSync, closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync, closeSync, mkdirSync, openSync, readFileSync, readlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'vitest';
@@ -153,4 +156,25 @@ export function mountAt(mounts: MountInfo[], mountPoint: string): MountInfo {
   const found = mounts.filter((m) => m.mountPoint === mountPoint);
   expect(found.length, `a mount at ${mountPoint}`).toBeGreaterThan(0);
   return found[found.length - 1];
+}
+
+/** Mounts a test makes on the host, undone at the end, newest first. */
+export class HostMounts {
+  private readonly targets: string[] = [];
+
+  mount(args: string[], target: string): void {
+    mkdirSync(target, { recursive: true });
+    execFileSync('mount', [...args, target]);
+    this.targets.push(target);
+  }
+
+  unmountAll(): void {
+    for (const target of this.targets.splice(0).reverse()) {
+      try {
+        execFileSync('umount', ['-l', target]);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
 }

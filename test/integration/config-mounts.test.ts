@@ -3,7 +3,6 @@
  * /proc/self/mountinfo and by using the mounts (writing, executing, reading); pivot_root and
  * --no-pivot. Propagation is in config-propagation.test.ts.
  */
-import { execFileSync } from 'node:child_process';
 import {
   closeSync, copyFileSync, cpSync, mkdirSync, openSync, readFileSync, writeFileSync,
 } from 'node:fs';
@@ -12,27 +11,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Mount } from '../../src/core/spec/types.js';
-import { fields, mountAt, parseMountinfo, runBundle, runOk, runScript } from './config-helpers.js';
+import {
+  fields, HostMounts, mountAt, parseMountinfo, runBundle, runOk, runScript,
+} from './config-helpers.js';
 import { Scratch } from './helpers.js';
 
 const scratch = new Scratch();
-/** Host mounts this file makes, unmounted at the end (newest first). */
-const hostMounts: string[] = [];
-
-function hostMount(args: string[], target: string): void {
-  mkdirSync(target, { recursive: true });
-  execFileSync('mount', [...args, target]);
-  hostMounts.push(target);
-}
+const hostMounts = new HostMounts();
 
 afterAll(() => {
-  for (const target of hostMounts.reverse()) {
-    try {
-      execFileSync('umount', ['-l', target]);
-    } catch {
-      // Already gone.
-    }
-  }
+  hostMounts.unmountAll();
   scratch.cleanup();
 });
 
@@ -94,7 +82,7 @@ describe('bind mounts', () => {
     src = hostDir('bind-src');
     copyFileSync('/bin/busybox', join(src, 'busybox'));
     // A mount below the source: only a recursive bind carries it along.
-    hostMount(['-t', 'tmpfs', 'hako-it-sub'], join(src, 'sub'));
+    hostMounts.mount(['-t', 'tmpfs', 'hako-it-sub'], join(src, 'sub'));
     writeFileSync(join(src, 'sub', 'inner'), 'submount\n');
   });
 

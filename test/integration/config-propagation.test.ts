@@ -11,27 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Mount, Spec } from '../../src/core/spec/types.js';
-import { mountAt, parseMountinfo, runDetached, runOk } from './config-helpers.js';
+import { HostMounts, mountAt, parseMountinfo, runDetached, runOk } from './config-helpers.js';
 import { Scratch, hostMountsMentioning } from './helpers.js';
 
 const scratch = new Scratch();
-/** Host mounts this file makes, unmounted at the end (newest first). */
-const hostMounts: string[] = [];
-
-function hostMount(args: string[], target: string): void {
-  mkdirSync(target, { recursive: true });
-  execFileSync('mount', [...args, target]);
-  hostMounts.push(target);
-}
+const hostMounts = new HostMounts();
 
 afterAll(() => {
-  for (const target of hostMounts.reverse()) {
-    try {
-      execFileSync('umount', ['-l', target]);
-    } catch {
-      // Already gone.
-    }
-  }
+  hostMounts.unmountAll();
   scratch.cleanup();
 });
 
@@ -45,7 +32,7 @@ describe('mount propagation', () => {
     // A shared mount on the host (the machine's own mounts are all private), so that a
     // container's slave or private copy can be told apart in mountinfo.
     shared = join(scratch.dir, 'shared');
-    hostMount(['-t', 'tmpfs', 'hako-it-shared'], shared);
+    hostMounts.mount(['-t', 'tmpfs', 'hako-it-shared'], shared);
     execFileSync('mount', ['--make-shared', shared]);
     mkdirSync(join(shared, 'dir', 'sub'), { recursive: true });
     mkdirSync(join(shared, 'dir', 'inner'), { recursive: true });
@@ -90,7 +77,7 @@ describe('mount propagation', () => {
       spec.process!.capabilities!.permitted!.push('CAP_SYS_ADMIN');
     });
     try {
-      hostMount(['-t', 'tmpfs', 'hako-it-late'], join(dir, 'sub'));
+      hostMounts.mount(['-t', 'tmpfs', 'hako-it-late'], join(dir, 'sub'));
       writeFileSync(join(dir, 'sub', 'ready'), '');
       for (let i = 0; i < 100 && !existsSync(join(dir, 'result')); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));

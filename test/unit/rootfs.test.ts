@@ -462,7 +462,7 @@ describe('setupRootfs', () => {
   it('runs the hooks before pivot_root and creates the cwd', async () => {
     const sys = new RecordingSys();
     const spec = bareSpec({
-      process: { cwd: '/work/dir', user: { uid: 0, gid: 0 }, args: ['sh'] },
+      process: { cwd: '/srv/app', user: { uid: 0, gid: 0 }, args: ['sh'] },
     });
     await setupRootfs(sys, spec, {
       bundle: '/b',
@@ -472,7 +472,7 @@ describe('setupRootfs', () => {
       },
     });
     const tail = sys.calls.slice(sys.calls.indexOf('-- hooks --'));
-    expect(tail).toEqual(['-- hooks --', 'mkdirAll /work/dir 0755 in-root', 'pivotRoot /b/rootfs']);
+    expect(tail).toEqual(['-- hooks --', 'mkdirAll /srv/app 0755 in-root', 'pivotRoot /b/rootfs']);
   });
 });
 
