@@ -5,30 +5,19 @@
 import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { Spec } from '../../src/core/spec/types.js';
-import { Scratch } from './helpers.js';
 import {
-  type WasmFixtures, removeWasmFixtures, wasmBundle, wasmFixtures, wasmLeftovers,
+  wasmBundle, wasmLeftovers, wasmSuite,
 } from './wasm-helpers.js';
 
-let scratch: Scratch;
-let fx: WasmFixtures;
-
-beforeAll(async () => {
-  scratch = new Scratch();
-  fx = await wasmFixtures();
-});
-afterAll(async () => {
-  scratch.cleanup();
-  await removeWasmFixtures();
-});
+const suite = wasmSuite();
 
 function run(bundle: string, env: NodeJS.ProcessEnv = process.env) {
-  const id = scratch.id('w');
-  const cache = join(scratch.dir, 'cache');
-  const result = scratch.hako(['run', '--bundle', bundle, id], {
+  const id = suite.scratch.id('w');
+  const cache = join(suite.scratch.dir, 'cache');
+  const result = suite.scratch.hako(['run', '--bundle', bundle, id], {
     env: { ...env, HAKO_WASM_CACHE: cache },
   });
   return { ...result, id, bundle };
@@ -48,32 +37,32 @@ describe('modules that cannot run', () => {
       '/m.wasm: not a WebAssembly binary (bad magic)'],
     ['truncated', (r) => writeFileSync(join(r, 'm.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1])),
       '/m.wasm: truncated WebAssembly header (5 of 8 bytes)'],
-    ['no _start', (r) => copyFileSync(fx.noStart, join(r, 'm.wasm')),
+    ['no _start', (r) => copyFileSync(suite.fx.noStart, join(r, 'm.wasm')),
       '/m.wasm: module has no _start export (not a WASI command)'],
-    ['a component of another world', (r) => copyFileSync(fx.reactor, join(r, 'm.wasm')),
+    ['a component of another world', (r) => copyFileSync(suite.fx.reactor, join(r, 'm.wasm')),
       '/m.wasm: component does not export wasi:cli/run (not a WASI command; it exports nothing)'],
     ['missing', () => undefined,
       'exec: "/m.wasm": stat /m.wasm: no such file or directory'],
     ['a directory', (r) => mkdirSync(join(r, 'm.wasm')),
       'exec: "/m.wasm": permission denied'],
-    ['a symlink out of the rootfs', (r) => symlinkSync(fx.c, join(r, 'm.wasm')),
+    ['a symlink out of the rootfs', (r) => symlinkSync(suite.fx.c, join(r, 'm.wasm')),
       'exec: "/m.wasm": stat /m.wasm: no such file or directory'],
   ];
 
   for (const [what, make, message] of cases) {
     it(`fails for a module that is ${what}, leaving nothing`, () => {
-      const bundle = wasmBundle(scratch, {}, ['/m.wasm']);
+      const bundle = wasmBundle(suite.scratch, {}, ['/m.wasm']);
       make(join(bundle, 'rootfs'));
       const r = run(bundle);
       expect(r.status).toBe(1);
       expect(errorLine(r.stderr)).toBe(message);
       expect(r.stdout).toBe('');
-      expect(wasmLeftovers(scratch, r.id, bundle)).toEqual([]);
+      expect(wasmLeftovers(suite.scratch, r.id, bundle)).toEqual([]);
     });
   }
 
   it('names the memory limit when the engine is killed before it is ready', () => {
-    const bundle = wasmBundle(scratch, { 'hello.wasm': fx.c }, ['/hello.wasm'], (spec) => {
+    const bundle = wasmBundle(suite.scratch, { 'hello.wasm': suite.fx.c }, ['/hello.wasm'], (spec) => {
       spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 4 << 20 } };
     });
     const r = run(bundle);
@@ -81,7 +70,7 @@ describe('modules that cannot run', () => {
     expect(errorLine(r.stderr)).toBe('the wasm engine exited before it was ready ' +
       '(linux.resources.memory.limit is 4194304 bytes; the Node engine alone takes about ' +
       '12 MiB of it)');
-    expect(wasmLeftovers(scratch, r.id, bundle)).toEqual([]);
+    expect(wasmLeftovers(suite.scratch, r.id, bundle)).toEqual([]);
   });
 });
 
@@ -89,7 +78,7 @@ describe('handler selection', () => {
   const args = (a0: string) => [a0, '-c', 'echo linux'];
 
   function annotated(annotations: Record<string, string>, argv: string[]) {
-    const bundle = wasmBundle(scratch, { 'hello.wasm': fx.c, 'bin/hello.wasm': fx.c }, argv,
+    const bundle = wasmBundle(suite.scratch, { 'hello.wasm': suite.fx.c, 'bin/hello.wasm': suite.fx.c }, argv,
       (spec: Spec) => { spec.annotations = annotations; });
     return run(bundle);
   }
@@ -115,13 +104,13 @@ describe('handler selection', () => {
     expect(r.status).toBe(1);
     expect(errorLine(r.stderr))
       .toBe('run.oci.handler: no handler named "nope" (available: linux, wasm)');
-    expect(wasmLeftovers(scratch, r.id, r.bundle)).toEqual([]);
+    expect(wasmLeftovers(suite.scratch, r.id, r.bundle)).toEqual([]);
   });
 });
 
 describe('the wasmtime handler', () => {
   it('fails create with a clear message when the CLI is not on PATH', () => {
-    const bundle = wasmBundle(scratch, { 'hello.wasm': fx.c }, ['/hello.wasm'], (spec) => {
+    const bundle = wasmBundle(suite.scratch, { 'hello.wasm': suite.fx.c }, ['/hello.wasm'], (spec) => {
       spec.annotations = { 'run.oci.handler': 'wasmtime' };
     });
     const r = run(bundle, { ...process.env, PATH: '/usr/bin:/bin' });
@@ -129,18 +118,18 @@ describe('the wasmtime handler', () => {
     expect(errorLine(r.stderr)).toBe(
       'run.oci.handler: handler "wasmtime" needs the wasmtime CLI, which was not found in PATH',
     );
-    expect(wasmLeftovers(scratch, r.id, bundle)).toEqual([]);
+    expect(wasmLeftovers(suite.scratch, r.id, bundle)).toEqual([]);
   });
 
   it('execs the host CLI, bound read-only into the container, with wasmtime\'s arguments', () => {
     // No wasmtime can be installed here: a script stands in for it. It runs inside the
     // container (the image's /bin/sh), so it shows where it is and what it was given.
-    const bin = join(scratch.dir, 'fake-bin');
+    const bin = join(suite.scratch.dir, 'fake-bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'wasmtime'), '#!/bin/sh\necho "$0 $*"\ncat /etc/hostname\n' +
       'touch "$0" 2>/dev/null || echo read-only\nexit 9\n');
     chmodSync(join(bin, 'wasmtime'), 0o755);
-    const bundle = wasmBundle(scratch, { 'hello.wasm': fx.c }, ['/hello.wasm', 'a b'], (s) => {
+    const bundle = wasmBundle(suite.scratch, { 'hello.wasm': suite.fx.c }, ['/hello.wasm', 'a b'], (s) => {
       s.annotations = { 'run.oci.handler': 'wasmtime' };
       s.process!.env = ['PATH=/bin', 'HELLO=world'];
     });

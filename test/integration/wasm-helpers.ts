@@ -14,7 +14,9 @@ import type { Spec } from '../../src/core/spec/types.js';
 import {
   HELLO_WAT, buildBareComponent, buildC, buildComponent, buildWat,
 } from '../fixtures/wasm/build.js';
-import { type Scratch } from './helpers.js';
+import { afterAll, beforeAll } from 'vitest';
+
+import { Scratch } from './helpers.js';
 import { cmdline, isLive, leftovers } from './lifecycle-helpers.js';
 
 export interface WasmFixtures {
@@ -115,4 +117,26 @@ function readOr(path: string): string {
   } catch {
     return '';
   }
+}
+
+export interface WasmSuite {
+  scratch: Scratch;
+  fx: WasmFixtures;
+}
+
+/**
+ * The hooks every wasm test file needs: a Scratch and the fixtures built from source, both
+ * removed after the file. The fields are set once `beforeAll` has run.
+ */
+export function wasmSuite(): WasmSuite {
+  const suite = {} as WasmSuite;
+  beforeAll(async () => {
+    suite.scratch = new Scratch();
+    suite.fx = await wasmFixtures();
+  });
+  afterAll(async () => {
+    suite.scratch.cleanup();
+    await removeWasmFixtures();
+  });
+  return suite;
 }

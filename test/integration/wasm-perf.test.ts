@@ -8,24 +8,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { HAKO, Scratch } from './helpers.js';
+import { HAKO } from './helpers.js';
 import {
-  type WasmFixtures, removeWasmFixtures, statusField, wasmBundle, wasmFixtures,
+  statusField, wasmBundle, wasmSuite,
 } from './wasm-helpers.js';
 
-let scratch: Scratch;
-let fx: WasmFixtures;
-
-beforeAll(async () => {
-  scratch = new Scratch();
-  fx = await wasmFixtures();
-});
-afterAll(async () => {
-  scratch.cleanup();
-  await removeWasmFixtures();
-});
+const suite = wasmSuite();
 
 const RUNS = 7;
 // Every Node start parses that CA bundle when it is set (platform-notes); hako's launcher
@@ -59,60 +49,60 @@ function medianMs(run: () => void): number {
 
 describe('cost of the sandbox for a wasm workload', () => {
   it('times start-to-exit and measures the peak memory', () => {
-    const runner = join(scratch.dir, 'plain-runner.mjs');
+    const runner = join(suite.scratch.dir, 'plain-runner.mjs');
     writeFileSync(runner, PLAIN_RUNNER);
     const plain = medianMs(() => {
-      const r = spawnSync(process.execPath, ['--no-warnings', runner, fx.c, 'exit=0'], { env });
+      const r = spawnSync(process.execPath, ['--no-warnings', runner, suite.fx.c, 'exit=0'], { env });
       expect(r.status).toBe(0);
     });
 
-    const bundle = wasmBundle(scratch, { 'hello.wasm': fx.c }, ['/hello.wasm', 'exit=0']);
+    const bundle = wasmBundle(suite.scratch, { 'hello.wasm': suite.fx.c }, ['/hello.wasm', 'exit=0']);
     const container = medianMs(() => {
-      const r = spawnSync(HAKO, ['--root', scratch.root, 'run', '--bundle', bundle,
-        scratch.id('perf')], { env });
+      const r = spawnSync(HAKO, ['--root', suite.scratch.root, 'run', '--bundle', bundle,
+        suite.scratch.id('perf')], { env });
       expect(r.status, String(r.stderr)).toBe(0);
     });
 
     // The component of the same program, its transpiled form cached by a first run.
-    const cacheEnv = { ...env, HAKO_WASM_CACHE: join(scratch.dir, 'cache') };
-    const componentBundle = wasmBundle(scratch, { 'hello.wasm': fx.component },
+    const cacheEnv = { ...env, HAKO_WASM_CACHE: join(suite.scratch.dir, 'cache') };
+    const componentBundle = wasmBundle(suite.scratch, { 'hello.wasm': suite.fx.component },
       ['/hello.wasm', 'exit=0']);
     const runComponent = (id: string, extra: string[] = []) => {
-      const r = spawnSync(HAKO, ['--root', scratch.root, 'run', ...extra, '--bundle',
+      const r = spawnSync(HAKO, ['--root', suite.scratch.root, 'run', ...extra, '--bundle',
         componentBundle, id], { env: cacheEnv });
       expect(r.status, String(r.stderr)).toBe(0);
     };
-    runComponent(scratch.id('warm'));
-    const component = medianMs(() => runComponent(scratch.id('perf')));
-    const componentId = scratch.id('mem');
+    runComponent(suite.scratch.id('warm'));
+    const component = medianMs(() => runComponent(suite.scratch.id('perf')));
+    const componentId = suite.scratch.id('mem');
     runComponent(componentId, ['--keep']);
     const componentPeak = peakOf(componentId);
-    expect(scratch.hako(['delete', componentId]).status).toBe(0);
+    expect(suite.scratch.hako(['delete', componentId]).status).toBe(0);
 
-    const linuxBundle = scratch.bundle((spec) => { spec.process!.args = ['true']; });
+    const linuxBundle = suite.scratch.bundle((spec) => { spec.process!.args = ['true']; });
     const linux = medianMs(() => {
-      const r = spawnSync(HAKO, ['--root', scratch.root, 'run', '--bundle', linuxBundle,
-        scratch.id('perf')], { env });
+      const r = spawnSync(HAKO, ['--root', suite.scratch.root, 'run', '--bundle', linuxBundle,
+        suite.scratch.id('perf')], { env });
       expect(r.status, String(r.stderr)).toBe(0);
     });
 
     // Peak memory of the container's cgroup, kept after exit to be read.
-    const id = scratch.id('mem');
-    const kept = spawnSync(HAKO, ['--root', scratch.root, 'run', '--keep', '--bundle', bundle,
+    const id = suite.scratch.id('mem');
+    const kept = spawnSync(HAKO, ['--root', suite.scratch.root, 'run', '--keep', '--bundle', bundle,
       id], { env });
     expect(kept.status).toBe(0);
     const peak = peakOf(id);
-    expect(scratch.hako(['delete', id]).status).toBe(0);
+    expect(suite.scratch.hako(['delete', id]).status).toBe(0);
 
     // The waiting container: the engine's resident size before `start`.
-    const waiting = scratch.id('rss');
+    const waiting = suite.scratch.id('rss');
     // Not a pipe: the waiting container holds its stdio, and spawnSync would wait for it.
-    const created = spawnSync(HAKO, ['--root', scratch.root, 'create', '--bundle', bundle,
+    const created = spawnSync(HAKO, ['--root', suite.scratch.root, 'create', '--bundle', bundle,
       waiting], { env, stdio: 'ignore' });
     expect(created.status).toBe(0);
-    const pid = (JSON.parse(scratch.hako(['state', waiting]).stdout) as { pid: number }).pid;
+    const pid = (JSON.parse(suite.scratch.hako(['state', waiting]).stdout) as { pid: number }).pid;
     const rss = statusField(pid, 'VmRSS');
-    expect(scratch.hako(['delete', '--force', waiting]).status).toBe(0);
+    expect(suite.scratch.hako(['delete', '--force', waiting]).status).toBe(0);
 
     const mib = (bytes: number) => `${(bytes / (1 << 20)).toFixed(1)} MiB`;
     console.log([
