@@ -172,14 +172,12 @@ describe('setupRootfs', () => {
       'stat /proc/fs',
       'stat /proc/irq',
       'stat /proc/sys',
+      'stat /proc/sysrq-trigger',
       'mount /proc/sys on /proc/sys flags=0x5000',
       'mount /proc/sys on /proc/sys flags=0x1021',
-      'stat /proc/sysrq-trigger',
       'stat /proc/acpi',
-      'mount tmpfs on /proc/acpi type tmpfs flags=0x1',
       'stat /proc/asound',
       'stat /proc/kcore',
-      'mount /dev/null on /proc/kcore flags=0x1000',
       'stat /proc/keys',
       'stat /proc/latency_stats',
       'stat /proc/timer_list',
@@ -187,6 +185,8 @@ describe('setupRootfs', () => {
       'stat /proc/sched_debug',
       'stat /sys/firmware',
       'stat /proc/scsi',
+      'mount tmpfs on /proc/acpi type tmpfs flags=0x1',
+      'mount /dev/null on /proc/kcore flags=0x1000',
     ]);
   });
 
@@ -371,19 +371,34 @@ describe('setupRootfs', () => {
     await setupRootfs(sys, spec, { bundle: '/b', host: new FakeHost() });
 
     const afterPivot = sys.calls.slice(sys.calls.indexOf('pivotRoot /b/rootfs') + 1);
+    // Each list's paths are looked at together (one round trip), then mounted in order.
     expect(afterPivot).toEqual([
       'stat /proc/sys',
+      'stat /sys/firmware',
       'mount /proc/sys on /proc/sys flags=0x5000',
       'mount /proc/sys on /proc/sys flags=0x1021',
       // Under the sysfs mount: its nosuid and noexec are kept.
-      'stat /sys/firmware',
       'mount /sys/firmware on /sys/firmware flags=0x5000',
       'mount /sys/firmware on /sys/firmware flags=0x102b',
       'stat /proc/kcore',
-      'mount /dev/null on /proc/kcore flags=0x1000',
       'stat /proc/missing',
       'stat /sys/firmware',
+      'mount /dev/null on /proc/kcore flags=0x1000',
       'mount tmpfs on /sys/firmware type tmpfs flags=0x1',
+    ]);
+  });
+
+  it('does not mask what an earlier masked directory already covers', async () => {
+    const sys = new RecordingSys();
+    sys.stats.set('/proc/acpi', statDir()).set('/proc/acpi/wakeup', statFile(0o444));
+    const spec = bareSpec({ mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }] });
+    spec.linux!.maskedPaths = ['/proc/acpi', '/proc/acpi/wakeup'];
+    await setupRootfs(sys, spec, { bundle: '/b', host: new FakeHost() });
+    const afterPivot = sys.calls.slice(sys.calls.indexOf('pivotRoot /b/rootfs') + 1);
+    expect(afterPivot).toEqual([
+      'stat /proc/acpi',
+      'stat /proc/acpi/wakeup',
+      'mount tmpfs on /proc/acpi type tmpfs flags=0x1',
     ]);
   });
 

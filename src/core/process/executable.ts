@@ -43,9 +43,13 @@ export async function resolveExecutable(
   }
 
   const search = searchPath(env);
-  for (const dir of search === '' ? [] : search.split(':')) {
-    const path = posix.resolve(cwd, dir || '.', file);
-    const st = await statOrNull(sys, path);
+  const candidates = (search === '' ? [] : search.split(':'))
+    .map((dir) => posix.resolve(cwd, dir || '.', file));
+  // Every directory is looked at in one round trip to the agent; the first that holds an
+  // executable regular file wins, as in a search one by one.
+  const found = await Promise.all(candidates.map((path) => statOrNull(sys, path)));
+  for (const [i, path] of candidates.entries()) {
+    const st = found[i];
     if (st && isRegular(st) && await sys.access(path, X_OK) === 0) return path;
   }
   throw execError(file, 'executable file not found in $PATH');

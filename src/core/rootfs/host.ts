@@ -46,6 +46,8 @@ const OPTION_FLAGS: ReadonlyMap<string, number> = new Map([
   ['relatime', MS_RELATIME],
 ]);
 
+let hostMountinfo: string | undefined;
+
 /** The host as node:fs and /proc/self/mountinfo show it. */
 export const nodeHost: HostView = {
   fileType(path) {
@@ -64,7 +66,10 @@ export const nodeHost: HostView = {
     } catch {
       // A path that does not resolve is looked up as written.
     }
-    return findMount(readFileSync('/proc/self/mountinfo', 'utf8'), real);
+    // Read once: hako's own mount table does not change while it sets a container up
+    // (the container's mounts are made in the container's mount namespace).
+    hostMountinfo ??= readFileSync('/proc/self/mountinfo', 'utf8');
+    return findMount(hostMountinfo, real);
   },
   inUserNamespace() {
     try {
