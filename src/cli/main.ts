@@ -269,6 +269,9 @@ function fail(err: unknown): number {
  * environment or touches the machine.
  */
 async function warmUp(): Promise<void> {
+  // `performance` loads perf_hooks on first use (some 4 ms); its clock is right after
+  // deserialisation.
+  performance.now();
   await Promise.all([
     import('./commands/create.js'), import('./commands/run.js'), import('./commands/start.js'),
     import('./commands/state.js'), import('./commands/kill.js'), import('./commands/delete.js'),

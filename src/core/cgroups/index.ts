@@ -8,6 +8,7 @@ export { CgroupFileError } from './files.js';
 export { detectLayout } from './layout.js';
 export { parseCgroupsPath, parseProcCgroup, resolveCgroupDirs } from './paths.js';
 export type { CgroupDirs, CgroupsPath, ProcCgroup } from './paths.js';
+export { primeCgroupMoves } from './prime.js';
 export { removeCgroup } from './remove.js';
 export { stats } from './stats.js';
 export type * from './stats-types.js';

@@ -6,7 +6,9 @@
 import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { type CgroupHandle, createCgroup, joinCgroupInBackground } from '../cgroups/index.js';
+import {
+  type CgroupHandle, createCgroup, joinCgroupInBackground, primeCgroupMoves,
+} from '../cgroups/index.js';
 import { withDefaultDevices } from '../cgroups/default-devices.js';
 import { HakoError } from '../errors.js';
 import { runHooksInContainer } from '../hooks/in-container.js';
@@ -53,6 +55,7 @@ export interface Created {
 
 export async function createContainer(opts: CreateOptions): Promise<Created> {
   validateId(opts.id);
+  primeCgroupMoves();
   const bundle = resolve(opts.bundle);
   const started = performance.now();
   const step = (what: string) =>

@@ -44,8 +44,10 @@ export interface LsmState {
 export function checkLsmLabels(
   proc: Pick<Process, 'apparmorProfile' | 'selinuxLabel'>,
   log: { debug(message: string): void },
-  lsm: LsmState = hostLsm(),
+  host?: LsmState,
 ): void {
+  if (!proc.apparmorProfile && !proc.selinuxLabel) return;
+  const lsm = host ?? hostLsm();
   if (proc.apparmorProfile) {
     const what = `apparmor profile ${JSON.stringify(proc.apparmorProfile)}`;
     if (lsm.apparmor) throw new HakoError(`${what}: hako cannot apply AppArmor profiles`);

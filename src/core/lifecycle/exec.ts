@@ -7,7 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { type CgroupHandle, isFrozen, joinCgroupInBackground } from '../cgroups/index.js';
+import {
+  type CgroupHandle, isFrozen, joinCgroupInBackground, primeCgroupMoves,
+} from '../cgroups/index.js';
 import { parseSubCgroupPaths, subCgroupHandle } from '../cgroups/sub-cgroup.js';
 import { HakoError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -62,41 +64,28 @@ export async function execInContainer(opts: ExecOptions): Promise<ExecStarted> {
   const store = new StateStore(opts.root);
   const state = store.read(opts.id);
   const cgroup = checkStatus(store, state, opts.ignorePaused);
-  const spec = state.config;
-
-  const proc = buildExecProcess(spec, opts.source);
-  checkTerminal(proc.terminal === true, opts.detach, opts.consoleSocket);
-  checkLsmLabels(proc, opts.logger);
   checkPreservedFds(opts.preserveFds);
-  const target = opts.cgroups.length > 0
-    ? subCgroupHandle(cgroup, parseSubCgroupPaths(opts.cgroups))
-    : cgroup;
-  const joins = planJoins(spec, state.pid);
-  const seccomp = spec.linux?.seccomp ? await compile(spec, opts.logger) : undefined;
-  const home = hasHome(proc) ? undefined : containerHome(state.pid, proc.user.uid);
-  const setgroupsDenied = joins.some((j) => j.type === 'user') && setgroupsDeniedIn(state.pid);
-
-  // A foreground terminal is relayed by the agent's waiting first process, as for `run`.
-  const proxy = proc.terminal === true && !opts.detach;
-  const mode = opts.detach ? ForkMode.Detach : proxy ? ForkMode.Proxy : ForkMode.Wait;
+  primeCgroupMoves();
+  // The agent starts first: its exec runs while the process is planned.
   const agent = spawnAgent({ preserveFds: opts.preserveFds });
   step(`agent is pid ${agent.pid}`);
+  let planned: Awaited<ReturnType<typeof planExec>>;
+  try {
+    planned = await planExec(opts, state, cgroup);
+  } catch (err) {
+    await stopAgent(agent, 0);
+    throw err;
+  }
+  const { proxy } = planned;
   let pid = 0;
   try {
     await execInAgent(agent.sys, {
-      consoleSocket: opts.consoleSocket,
-      proxy,
-      joins,
-      mode,
-      spec: { ...spec, process: proc },
-      context: { seccomp, setgroupsDenied, home, logger: opts.logger },
-      closeFrom: 3 + opts.preserveFds,
+      ...planned,
       onForked: (forked) => {
         pid = forked;
         step(`namespaces joined, process ${pid} forked`);
         opts.onForked?.({ pid, agentPid: agent.pid, proxy });
       },
-      joinCgroup: (forked) => joinCgroupInBackground(target, forked),
       step,
     });
   } catch (err) {
@@ -115,6 +104,34 @@ export async function execInContainer(opts: ExecOptions): Promise<ExecStarted> {
   }
   const exited = opts.detach ? Promise.resolve(0) : agent.exited;
   return { pid, agentPid: agent.pid, proxy, exited };
+}
+
+/** Everything `exec` decides before the agent acts: the process, the joins, the cgroup. */
+async function planExec(opts: ExecOptions, state: ContainerState, cgroup: CgroupHandle) {
+  const spec = state.config;
+  const proc = buildExecProcess(spec, opts.source);
+  checkTerminal(proc.terminal === true, opts.detach, opts.consoleSocket);
+  checkLsmLabels(proc, opts.logger);
+  const target = opts.cgroups.length > 0
+    ? subCgroupHandle(cgroup, parseSubCgroupPaths(opts.cgroups))
+    : cgroup;
+  const joins = planJoins(spec, state.pid);
+  const seccomp = spec.linux?.seccomp ? await compile(spec, opts.logger) : undefined;
+  const home = hasHome(proc) ? undefined : containerHome(state.pid, proc.user.uid);
+  const setgroupsDenied = joins.some((j) => j.type === 'user') && setgroupsDeniedIn(state.pid);
+
+  // A foreground terminal is relayed by the agent's waiting first process, as for `run`.
+  const proxy = proc.terminal === true && !opts.detach;
+  return {
+    consoleSocket: opts.consoleSocket,
+    proxy,
+    joins,
+    mode: opts.detach ? ForkMode.Detach : proxy ? ForkMode.Proxy : ForkMode.Wait,
+    spec: { ...spec, process: proc },
+    context: { seccomp, setgroupsDenied, home, logger: opts.logger },
+    closeFrom: 3 + opts.preserveFds,
+    joinCgroup: (forked: number) => joinCgroupInBackground(target, forked),
+  };
 }
 
 /** What the agent does for `exec`, in order. */
