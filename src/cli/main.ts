@@ -277,6 +277,7 @@ async function warmUp(): Promise<void> {
     import('./commands/state.js'), import('./commands/kill.js'), import('./commands/delete.js'),
     import('./commands/exec.js'), import('./commands/list.js'),
   ]);
+  await (await import('./rehearse.js')).rehearse();
   const dummy = buildProgram();
   for (const command of dummy.commands) command.action(() => undefined);
   for (const args of [['create', '-b', 'b', 'x'], ['start', 'x'], ['state', 'x'], ['kill', 'x', '9'],
