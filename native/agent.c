@@ -2,14 +2,14 @@
  * hako-agent: runs the steps a multithreaded Node process cannot (entering a user namespace,
  * forking the container's init, everything the init does before execve).
  *
- * It reads one request at a time from the control socket, executes it and answers with the
- * result and errno. It makes no decisions: the order of steps and the meaning of every error
- * belong to hako. The wire format and every operation are described in PROTOCOL.md, next to
- * this file.
+ * It reads requests from the control socket, executes them one at a time, in order, and
+ * answers each with the result and errno. It makes no decisions: the order of steps and the
+ * meaning of every error belong to hako. The wire format and every operation are described in
+ * PROTOCOL.md, next to this file.
  *
  * Rules kept throughout: every descriptor the agent creates is close-on-exec, so the workload
- * inherits only stdio and the preserved fds; nothing is looked up through NSS; memory is
- * allocated for a request and freed with it.
+ * inherits only stdio and the preserved fds; nothing is looked up through NSS; beyond the
+ * fixed buffers of the framing, memory is allocated for a request and freed with it.
  *
  * This file holds the start, the framing and the dispatch. The operations live in paths.c
  * (filesystem), process.c (namespaces, credentials, limits, exec) and console.c (descriptors
@@ -30,11 +30,29 @@
 #include "agent.h"
 
 int ctl_fd = -1; /* the control socket */
-int answered;	 /* the current op already sent its own answer (FORK, EXEC) */
+int answered;	 /* the current op already gave its own answer (FORK, EXEC) */
 unsigned char payload[PAYLOAD_MAX]; /* STAT's fields, or SPAWN_WAIT's stderr */
 uint32_t payload_len;
 
 /* ---- framing ---------------------------------------------------------------------------- */
+
+/*
+ * hako writes the requests it has all at once, so the socket usually holds many frames. They
+ * are taken off it together into `in` and served from there. The answers collect in `out` and
+ * go out together: when no complete request is left in `in` (before the agent would block
+ * reading), and before an op that forks, execs, waits for another process or gives the socket
+ * up (FLUSH in the table below), so that no answer is copied into a child, lost in an exec,
+ * or held back while hako waits for it.
+ */
+#define IN_MAX (64U << 10)
+#define OUT_MAX (16U << 10) /* at least one answer with a full payload */
+
+enum { OP_EXEC = 60, OP_WAIT_START = 61 };
+
+static unsigned char in[IN_MAX + 1]; /* + 1: see the borrowed byte in serve_one */
+static uint32_t in_next, in_end;     /* the frames not served yet: in[in_next .. in_end) */
+static unsigned char out[OUT_MAX];
+static uint32_t out_len;
 
 /* Reads exactly n bytes: a stream socket may deliver a request in pieces. */
 static int read_full(int fd, void *buf, size_t n)
@@ -51,59 +69,129 @@ static int read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
-/* Sends one response. If hako is gone there is nobody to serve: exit quietly. */
-void answer(int64_t ret, int err, const void *data, uint32_t len)
+/* Sends the answers collected so far. If hako is gone there is nobody to serve: exit quietly. */
+void flush_answers(void)
 {
-	unsigned char buf[16 + sizeof payload];
-	size_t off = 0, total = 16 + len;
-
-	put32(buf, 12 + len);
-	put64(buf + 4, (uint64_t)ret);
-	put32(buf + 12, (uint32_t)err);
-	if (len)
-		memcpy(buf + 16, data, len);
 	/* MSG_NOSIGNAL rather than ignoring SIGPIPE: an ignored signal would survive execve. */
-	while (off < total) {
-		ssize_t n = send(ctl_fd, buf + off, total - off, MSG_NOSIGNAL);
+	for (uint32_t off = 0; off < out_len;) {
+		ssize_t n = send(ctl_fd, out + off, out_len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			exit(1);
-		off += (size_t)n;
+		off += (uint32_t)n;
 	}
+	out_len = 0;
+}
+
+/* Adds one response to those flush_answers sends. */
+void answer(int64_t ret, int err, const void *data, uint32_t len)
+{
+	if (out_len + 16 + len > sizeof out)
+		flush_answers();
+	unsigned char *p = out + out_len;
+	put32(p, 12 + len);
+	put64(p + 4, (uint64_t)ret);
+	put32(p + 12, (uint32_t)err);
+	if (len)
+		memcpy(p + 16, data, len);
+	out_len += 16 + len;
 	answered = 1;
+}
+
+/*
+ * Takes the complete frames waiting in the socket into `in` and returns their length; 0 when
+ * the first one has not fully arrived or is larger than `in`. It stops after an EXEC or a
+ * WAIT_START: what follows EXEC is for the program it runs (hako's engine reads its plan
+ * there), and what follows WAIT_START is for nobody (that connection is closed). So the
+ * frames are looked at with MSG_PEEK first, and then only those are read.
+ */
+static uint32_t take_frames(void)
+{
+	uint32_t len = 0;
+	ssize_t got;
+
+	do
+		got = recv(ctl_fd, in, IN_MAX, MSG_PEEK);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		exit(1); /* EOF: hako is gone, or done with us */
+
+	while ((uint32_t)got - len >= 4) {
+		uint32_t body = get32(in + len);
+		if (body > (uint32_t)got - len - 4)
+			break;
+		uint32_t op = body >= 4 ? get32(in + len + 4) : 0;
+		len += 4 + body;
+		if (op == OP_EXEC || op == OP_WAIT_START)
+			break;
+	}
+	if (len && read_full(ctl_fd, in, len) < 0)
+		exit(1);
+	return len;
+}
+
+/*
+ * The frame take_frames left: read exactly, header then body, into `in` or, when it does not
+ * fit, into memory of its own (*owned). NULL for a frame over MAX_REQUEST, which is read and
+ * dropped so that the next one is still found, or when there is no memory for it.
+ */
+static unsigned char *read_frame(uint32_t *len, unsigned char **owned)
+{
+	unsigned char hdr[4], sink[4096], *body = in;
+
+	if (read_full(ctl_fd, hdr, 4) < 0)
+		exit(1);
+	*len = get32(hdr);
+	if (*len >= sizeof in)
+		body = *owned = *len <= MAX_REQUEST ? malloc((size_t)*len + 1) : NULL;
+	if (!body) {
+		for (uint32_t left = *len, n; left > 0; left -= n)
+			if (read_full(ctl_fd, sink, n = left < sizeof sink ? left : sizeof sink) < 0)
+				exit(1);
+		return NULL;
+	}
+	if (read_full(ctl_fd, body, *len) < 0)
+		exit(1);
+	return body;
 }
 
 /* ---- dispatch --------------------------------------------------------------------------- */
 
-/* sig: one letter per argument, i = integer, b = bytes. A query's failure is not sticky. */
+enum {
+	QUERY = 1, /* its failure is not sticky */
+	FLUSH = 2, /* the answers so far go out before it runs (see framing) */
+};
+
+/* sig: one letter per argument, i = integer, b = bytes. */
 static const struct op {
 	uint32_t code;
 	const char *sig;
 	int64_t (*fn)(struct arg *a);
-	int query;
+	int flags;
 } ops[] = {
 	{ 1, "i", op_unshare, 0 },	  { 2, "bi", op_setns, 0 },
-	{ 3, "i", op_fork, 0 },		  { 4, "i", op_setresuid, 0 },
+	{ 3, "i", op_fork, FLUSH },	  { 4, "i", op_setresuid, 0 },
 	{ 5, "i", op_setresgid, 0 },	  { 6, "b", op_setgroups, 0 },
 	{ 10, "b", op_set_root, 0 },	  { 11, "bbbibi", op_mount, 0 },
 	{ 12, "bi", op_umount, 0 },	  { 13, "bii", op_mkdir_all, 0 },
 	{ 14, "bii", op_create_file, 0 }, { 15, "biiii", op_mknod, 0 },
 	{ 16, "bbi", op_symlink, 0 },	  { 17, "biii", op_chown, 0 },
 	{ 18, "bii", op_chmod, 0 },	  { 19, "bbi", op_write_file, 0 },
-	{ 20, "bi", op_stat, 1 },	  { 21, "bi", op_access, 1 },
+	{ 20, "bi", op_stat, QUERY },	  { 21, "bi", op_access, QUERY },
 	{ 22, "b", op_pivot_root, 0 },	  { 23, "b", op_chroot_move, 0 },
 	{ 24, "b", op_chdir, 0 },	  { 30, "b", op_sethostname, 0 },
 	{ 31, "b", op_setdomainname, 0 }, { 40, "b", op_listen_unix, 0 },
-	{ 41, "b", op_connect_unix, 0 },  { 42, "i", op_close, 0 },
-	{ 43, "iii", op_console, 0 },	  { 44, "ii", op_dup2, 0 },
+	/* These three talk to another process's socket, which may keep them waiting. */
+	{ 41, "b", op_connect_unix, FLUSH }, { 43, "iii", op_console, FLUSH },
+	{ 45, "iib", op_send_fd, FLUSH },
+	{ 42, "i", op_close, 0 },	  { 44, "ii", op_dup2, 0 },
 	{ 50, "iii", op_setrlimit, 0 },	  { 51, "iiiii", op_prctl, 0 },
 	{ 52, "iii", op_capset, 0 },	  { 53, "i", op_umask, 0 },
 	{ 54, "bi", op_seccomp, 0 },	  { 55, "b", op_link_up, 0 },
-	{ 56, "bibi", op_tmpfs_copyup, 0 },	  { 45, "iib", op_send_fd, 0 },
-	{ 46, "bii", op_open_file, 0 },
-	{ 60, "bbbibi", op_exec, 0 },
-	{ 61, "i", op_wait_start, 0 },	  { 62, "bbbbi", op_spawn_wait, 0 },
+	{ 56, "bibi", op_tmpfs_copyup, 0 }, { 46, "bii", op_open_file, 0 },
+	{ 60, "bbbibi", op_exec, FLUSH },
+	{ 61, "i", op_wait_start, FLUSH }, { 62, "bbbbi", op_spawn_wait, FLUSH },
 };
 
 /*
@@ -154,31 +242,33 @@ static const struct op *find_op(uint32_t code, const struct arg *a, uint32_t nar
 	return NULL;
 }
 
-/* Reads and answers one request; returns -1 after a failure that is sticky. */
+/* Serves one request; returns -1 after a failure that is sticky. */
 static int serve_one(int refuse)
 {
-	unsigned char hdr[4], sink[4096];
 	struct arg a[MAX_ARGS];
-	uint32_t op, nargs;
+	uint32_t op, nargs, len;
+	unsigned char *body, *owned = NULL;
 	const struct op *entry = NULL;
 	int64_t ret = -1;
 	int err;
 
-	if (read_full(ctl_fd, hdr, 4) < 0)
-		exit(1); /* EOF: hako is gone, or done with us */
-	uint32_t len = get32(hdr);
-	unsigned char *body = len <= MAX_REQUEST ? malloc((size_t)len + 1) : NULL;
-	if (!body) {
-		/* Drain the frame so that the next one is still found. */
-		for (uint32_t left = len, n; left > 0; left -= n)
-			if (read_full(ctl_fd, sink, n = left < sizeof sink ? left : sizeof sink) < 0)
-				exit(1);
+	if (in_next == in_end) {
+		flush_answers(); /* hako may wait for them before it sends more */
+		in_next = 0;
+		in_end = take_frames();
+	}
+	if (in_next < in_end) {
+		len = get32(in + in_next);
+		body = in + in_next + 4;
+		in_next += 4 + len;
+	} else if (!(body = read_frame(&len, &owned))) {
 		answer(-1, refuse ? ECANCELED : len > MAX_REQUEST ? E2BIG : ENOMEM, NULL, 0);
 		return -1;
 	}
-	if (read_full(ctl_fd, body, len) < 0)
-		exit(1);
 
+	/* The NUL that parse() puts after the last argument is one past the body: in `in`, the
+	 * first byte of the next frame, lent for this request and given back after it. */
+	unsigned char borrowed = body[len];
 	answered = 0;
 	payload_len = 0;
 	if (refuse)
@@ -186,14 +276,17 @@ static int serve_one(int refuse)
 	else if (parse(body, len, &op, a, &nargs) < 0)
 		err = EPROTO;
 	else if ((entry = find_op(op, a, nargs, &err)) && !err) {
+		if (entry->flags & FLUSH)
+			flush_answers();
 		errno = 0;
 		ret = entry->fn(a);
 		err = ret < 0 ? (errno ? errno : EIO) : 0;
 	}
+	body[len] = borrowed;
 	if (!answered)
 		answer(err ? -1 : ret, err, payload, err ? 0 : payload_len);
-	free(body);
-	return err && !(entry && entry->query) ? -1 : 0;
+	free(owned);
+	return err && !(entry && entry->flags & QUERY) ? -1 : 0;
 }
 
 /*

@@ -96,6 +96,7 @@ int64_t op_fork(struct arg *a)
 	close(gate[0]);
 	xclose(pair[1]);
 	answer(pid, 0, NULL, 0);
+	flush_answers();
 	if (mode == 0)
 		_exit(0); /* exiting closes gate[1], which releases the child */
 
@@ -210,6 +211,7 @@ int64_t op_wait_start(struct arg *a)
 		return fail(EINVAL);
 
 	answer(0, 0, NULL, 0);
+	flush_answers();
 	close(ctl_fd);
 	/* `hako create` exits now. Whoever connects (`hako start`) holds the new control
 	 * channel, close-on-exec like the first one. */
@@ -231,6 +233,7 @@ int64_t op_exec(struct arg *a)
 		execve(a[0].s, argv, envp); /* on success hako reads EOF: the channel is cloexec */
 	/* With descriptors marked and maybe a filter installed, this process is spent. */
 	answer(-1, errno, NULL, 0);
+	flush_answers();
 	_exit(127);
 }
 

@@ -2,8 +2,8 @@
  * What `hako create` and the Node engine say to each other over the agent's control socket.
  *
  * create asks the agent to EXEC the engine, keeping a duplicate of the control socket open
- * across the exec, and writes the plan right behind the EXEC request: the agent reads
- * requests one frame at a time, so the plan stays in the socket for the engine. The engine
+ * across the exec, and writes the plan right behind the EXEC request: the agent never takes
+ * bytes past an EXEC frame off the socket, so the plan stays there for the engine. The engine
  * then answers the EXEC request itself, in the agent's answer format (native/PROTOCOL.md),
  * once the container is ready to start:
  *

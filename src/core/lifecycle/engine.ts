@@ -12,7 +12,6 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
 
 import { defaultCacheDir, isCached } from '../../handlers/wasm/cache.js';
 import { checkModule } from '../../handlers/wasm/handler.js';
@@ -114,7 +113,7 @@ export async function createInEngine(opts: EngineCreate): Promise<JsonValue> {
   const what = opts.pluginPath ? `the engine of handler "${opts.handler}"` : 'the wasm engine';
   const answering = agent.channel.request(OP_EXEC, args, `exec ${node} (${what})`);
   // Right behind the EXEC request, where the agent will not read it: the engine will.
-  (agent.child.stdio[controlFd] as Duplex).write(encodePlan(plan));
+  agent.channel.send(encodePlan(plan));
   opts.logger.debug(`container init ${opts.pid} execs the engine: ${argv.join(' ')}`);
 
   let answer: { ret: bigint; payload: Buffer };

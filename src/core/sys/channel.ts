@@ -1,6 +1,11 @@
 /**
  * The client side of the agent protocol (native/PROTOCOL.md): frames requests, matches
  * answers to them in order, and turns a failed answer into a SysError.
+ *
+ * A container's setup is some hundred requests, most of them pipelined (agent.ts). The frames
+ * one turn of the event loop makes are queued and written together, once that turn's
+ * JavaScript has run (process.nextTick runs after the promise continuations the requests were
+ * made in): one write and one read per batch instead of one per request, on both sides.
  */
 import type { Duplex } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
@@ -23,6 +28,7 @@ interface Pending {
 }
 
 const ANSWER_HEADER = 12;
+const EMPTY = Buffer.alloc(0);
 
 /** Formats an errno the way every hako error shows it: `no such file or directory (ENOENT)`. */
 export function errnoText(errno: number): { code: string; text: string } {
@@ -33,7 +39,14 @@ export function errnoText(errno: number): { code: string; text: string } {
 
 export class Channel {
   private readonly pending: Pending[] = [];
-  private buffered: Buffer = Buffer.alloc(0);
+  /** Frames (and raw bytes) not yet written, in order; written by writeQueued. */
+  private queued: Uint8Array[] = [];
+  private queuedBytes = 0;
+  /** The start of an answer that has not fully arrived, in the pieces it came in. */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** How many bytes `partial` must hold before it is worth joining: the whole answer. */
+  private partialWanted = 0;
   private closed = false;
 
   constructor(private readonly socket: Duplex) {
@@ -52,25 +65,68 @@ export class Channel {
     const frame = encode(op, args);
     return new Promise<Answer>((resolve, reject) => {
       this.pending.push({ describe, resolve, reject, eofIsSuccess });
-      this.socket.write(frame);
+      this.enqueue(frame);
     });
+  }
+
+  /**
+   * Sends bytes that are no request, right behind the requests sent so far: the agent leaves
+   * what follows an EXEC in the socket for the program it execs (the engine's plan).
+   */
+  send(bytes: Uint8Array): void {
+    if (!this.closed) this.enqueue(bytes);
   }
 
   /** Stops reading: the process may exit while the agent goes on. */
   release(): void {
+    this.writeQueued();
     this.socket.removeAllListeners('data');
     this.socket.destroy();
     this.closed = true;
   }
 
+  private enqueue(bytes: Uint8Array): void {
+    if (this.queued.length === 0) process.nextTick(() => this.writeQueued());
+    this.queued.push(bytes);
+    this.queuedBytes += bytes.length;
+  }
+
+  private writeQueued(): void {
+    const queued = this.queued;
+    if (queued.length === 0) return;
+    const total = this.queuedBytes;
+    this.queued = [];
+    this.queuedBytes = 0;
+    // Closed: the agent is gone, and onClose has settled every pending request.
+    if (this.closed) return;
+    this.socket.write(queued.length === 1 ? queued[0] : Buffer.concat(queued, total));
+  }
+
+  /**
+   * A chunk holds any number of answers, the last maybe cut short. The cut answer's pieces
+   * are kept apart and joined once, when all of it is there.
+   */
   private onData(chunk: Buffer): void {
-    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
-    while (this.buffered.length >= 4) {
-      const length = this.buffered.readUInt32LE(0);
-      if (this.buffered.length < 4 + length) return;
-      const frame = this.buffered.subarray(4, 4 + length);
-      this.buffered = this.buffered.subarray(4 + length);
-      this.settle(frame);
+    let data = chunk;
+    if (this.partial.length > 0) {
+      this.partial.push(chunk);
+      this.partialBytes += chunk.length;
+      if (this.partialBytes < this.partialWanted) return;
+      data = Buffer.concat(this.partial, this.partialBytes);
+      this.partial = [];
+    }
+
+    let at = 0;
+    while (data.length - at >= 4) {
+      const end = at + 4 + data.readUInt32LE(at);
+      if (end > data.length) break;
+      this.settle(data.subarray(at + 4, end));
+      at = end;
+    }
+    if (at < data.length) {
+      this.partial = [data.subarray(at)];
+      this.partialBytes = data.length - at;
+      this.partialWanted = this.partialBytes < 4 ? 4 : 4 + data.readUInt32LE(at);
     }
   }
 
@@ -79,7 +135,7 @@ export class Channel {
     if (!waiting || frame.length < ANSWER_HEADER) return;
     const ret = frame.readBigInt64LE(0);
     const errno = frame.readInt32LE(8);
-    const payload = frame.subarray(ANSWER_HEADER);
+    const payload = frame.length > ANSWER_HEADER ? frame.subarray(ANSWER_HEADER) : EMPTY;
     if (errno === 0) {
       waiting.resolve({ ret, payload });
       return;
@@ -98,29 +154,49 @@ export class Channel {
   }
 }
 
-function encode(op: number, args: Arg[]): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(12);
-  head.writeUInt32LE(op, 4);
-  head.writeUInt32LE(args.length, 8);
-  parts.push(head);
+/** One request frame (PROTOCOL.md, Framing), sized first and written into one buffer. */
+export function encode(op: number, args: Arg[]): Buffer {
+  let size = 12;
+  for (const arg of args) {
+    if (typeof arg === 'number' || typeof arg === 'bigint') size += 12;
+    else size += 8 + (typeof arg === 'string' ? Buffer.byteLength(arg) : arg.byteLength);
+  }
+
+  const frame = Buffer.allocUnsafe(size);
+  frame.writeUInt32LE(size - 4, 0);
+  frame.writeUInt32LE(op, 4);
+  frame.writeUInt32LE(args.length, 8);
+  let at = 12;
   for (const arg of args) {
     if (typeof arg === 'number' || typeof arg === 'bigint') {
-      const field = Buffer.alloc(12);
-      field.writeUInt32LE(0, 0);
-      field.writeBigInt64LE(BigInt.asIntN(64, BigInt(arg)), 4);
-      parts.push(field);
+      frame.writeUInt32LE(0, at);
+      writeI64(frame, arg, at + 4);
+      at += 12;
       continue;
     }
-    const bytes = typeof arg === 'string' ? Buffer.from(arg) : Buffer.from(arg);
-    const field = Buffer.alloc(8);
-    field.writeUInt32LE(1, 0);
-    field.writeUInt32LE(bytes.length, 4);
-    parts.push(field, bytes);
+    let n: number;
+    if (typeof arg === 'string') {
+      n = frame.write(arg, at + 8);
+    } else {
+      frame.set(arg, at + 8);
+      n = arg.byteLength;
+    }
+    frame.writeUInt32LE(1, at);
+    frame.writeUInt32LE(n, at + 4);
+    at += 8 + n;
   }
-  const frame = Buffer.concat(parts);
-  frame.writeUInt32LE(frame.length - 4, 0);
   return frame;
+}
+
+/** An i64 field; integers a double holds exactly go without a BigInt. */
+function writeI64(frame: Buffer, value: number | bigint, at: number): void {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) {
+    // The low half modulo 2^32, the high half floored: -1 is all ones, as in two's complement.
+    frame.writeUInt32LE(value >>> 0, at);
+    frame.writeInt32LE(Math.floor(value / 2 ** 32), at + 4);
+    return;
+  }
+  frame.writeBigInt64LE(BigInt.asIntN(64, BigInt(value)), at);
 }
 
 /** argv and env travel as one bytes argument: each string followed by a NUL. */
