@@ -84,6 +84,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
     step('cgroup created');
     const agent = spawnAgent({ preserveFds });
+    step('agent forked');
     undo.push(() => agent.child.kill('SIGKILL'));
     const sys = agent.sys;
 
