@@ -8,8 +8,8 @@
  * made in): one write and one read per batch instead of one per request, on both sides.
  */
 import type { Duplex } from 'node:stream';
-import { getSystemErrorMap } from 'node:util';
 
+import { systemError } from './failure.js';
 import { SysError } from './sys.js';
 
 export type Arg = number | bigint | string | Uint8Array;
@@ -32,7 +32,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** Formats an errno the way every hako error shows it: `no such file or directory (ENOENT)`. */
 export function errnoText(errno: number): { code: string; text: string } {
-  const entry = getSystemErrorMap().get(-errno);
+  const entry = systemError(errno);
   if (!entry) return { code: `E${errno}`, text: `errno ${errno}` };
   return { code: entry[0], text: `${entry[1]} (${entry[0]})` };
 }

@@ -19,14 +19,26 @@ const PREFERRED_TEXT: ReadonlyMap<string, string> = new Map([
   ['EOPNOTSUPP', 'operation not supported'],
 ]);
 
+let errorMap: Map<number, [string, string]> | undefined;
+
+/**
+ * libuv's name and text of an errno. Node builds the whole table anew at every
+ * getSystemErrorMap() call (some 0.3 ms): it is taken once. It is the same for every run of
+ * one node binary, so the start-up snapshot may hold it.
+ */
+export function systemError(errno: number): [code: string, text: string] | undefined {
+  errorMap ??= getSystemErrorMap();
+  return errorMap.get(-errno);
+}
+
 /** The errno's name, `ENOENT`; `E<n>` for one Node does not know. */
 export function errnoCode(errno: number): string {
-  return getSystemErrorMap().get(-errno)?.[0] ?? `E${errno}`;
+  return systemError(errno)?.[0] ?? `E${errno}`;
 }
 
 /** The errno's text alone, as Go and runc print it: `no such file or directory`. */
 export function errnoMessage(errno: number): string {
-  const entry = getSystemErrorMap().get(-errno);
+  const entry = systemError(errno);
   if (!entry) return `errno ${errno}`;
   return PREFERRED_TEXT.get(entry[0]) ?? entry[1];
 }
