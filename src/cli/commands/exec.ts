@@ -117,8 +117,8 @@ function rawStdin(): () => void {
 
 /**
  * Passes signals on to the exec'd process; SIGWINCH goes to the agent when it relays the pty
- * (it copies the new size onto it). One that arrives before the process exists is held and
- * sent once it does, rather than ending hako and leaving the agent behind.
+ * (it copies the new size onto it). One that arrives before the program runs is held and sent
+ * once it does, rather than ending hako and leaving the agent behind, or ending the setup.
  */
 class SignalForwarder {
   private forked: Forked | undefined;

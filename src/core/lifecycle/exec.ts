@@ -39,7 +39,7 @@ export interface ExecOptions {
   cgroups: string[];
   ignorePaused: boolean;
   logger: Logger;
-  /** Hears of the process as soon as it exists (before it execs): signals go there. */
+  /** Hears of the process once it has exec'd the program: signals go there. */
   onForked?: (forked: Forked) => void;
 }
 
@@ -84,7 +84,6 @@ export async function execInContainer(opts: ExecOptions): Promise<ExecStarted> {
       onForked: (forked) => {
         pid = forked;
         step(`namespaces joined, process ${pid} forked`);
-        opts.onForked?.({ pid, agentPid: agent.pid, proxy });
       },
       step,
     });
@@ -92,6 +91,9 @@ export async function execInContainer(opts: ExecOptions): Promise<ExecStarted> {
     await stopAgent(agent, pid);
     throw startError(err);
   }
+  // Only now is it the program: a signal that reached the forked agent before its exec would
+  // end the setup, not the process (the caller holds signals until it hears of it).
+  opts.onForked?.({ pid, agentPid: agent.pid, proxy });
 
   if (opts.pidFile) {
     try {
