@@ -21,6 +21,9 @@ export async function runCommand(command: Command, id: unknown): Promise<number>
   const globals = globalsOf(command);
   const containerId = String(id);
   const detach = flags.detach === true;
+  const began = performance.now();
+  const step = (what: string) => globals.logger.debug(
+    () => `run: ${what} (+${(performance.now() - began).toFixed(1)} ms)`);
 
   const { state, agent } = await createContainer({
     root: globals.root,
@@ -59,11 +62,14 @@ export async function runCommand(command: Command, id: unknown): Promise<number>
     await removeIt();
     throw err;
   }
+  step('started');
   if (detach) return 0;
 
   const status = await agent.exited;
+  step(`exited with status ${status}`);
   restoreTerminal();
   if (!flags.keep) await removeIt();
+  step('deleted');
   for (const signal of FORWARDED) process.removeAllListeners(signal);
   return status;
 }
