@@ -94,6 +94,8 @@ await esbuild.build({
   external: ['koffi', '@bytecodealliance/*', 'wabt'],
   logLevel: 'warning',
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   define: { 'import.meta.url': '__hakoUrl' },
   banner: { js: "const __hakoUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
