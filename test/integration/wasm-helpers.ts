@@ -92,7 +92,7 @@ export function enginesOf(id: string, pids: number[] = []): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
     .map(Number)
-    .filter((pid) => cmdline(pid).some((arg) => arg.endsWith('engine.mjs')) && isLive(pid))
+    .filter((pid) => cmdline(pid).some((arg) => arg.endsWith('engine.cjs')) && isLive(pid))
     .filter((pid) => pids.includes(pid) || readOr(`/proc/${pid}/cgroup`)
       .split('\n').some((line) => line.endsWith(`/hako/${id}`)));
 }

@@ -162,7 +162,7 @@ describe('the sandbox, seen from the host', () => {
     expect(created, readFileSync(out, 'utf8')).toBe(0);
 
     const pid = stateOf(scratch, id).pid as number;
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('engine.mjs');
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('engine.cjs');
     expect(nsOf(pid, 'pid')).not.toBe(nsOf('self', 'pid'));
     expect(nsOf(pid, 'mnt')).not.toBe(nsOf('self', 'mnt'));
     expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toMatch(new RegExp(`:/hako/${id}$`, 'm'));

@@ -41,7 +41,7 @@ export interface EnginePlan {
   seccomp?: { program: string; flags: number };
 }
 
-/** `engine.mjs --transpile <cacheDir> <name>`: fill the transpile cache from stdin, exit. */
+/** `engine.cjs --transpile <cacheDir> <name>`: fill the transpile cache from stdin, exit. */
 export const TRANSPILE_FLAG = '--transpile';
 
 const MAX_PLAN = 64 << 20;

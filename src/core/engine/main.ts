@@ -2,7 +2,7 @@
  * The Node engine: the container's init for handlers that run JavaScript in the sandbox.
  *
  * The agent has entered the namespaces and made every mount (docs/architecture.md), then
- * exec'd `node engine.mjs <control fd>` in place of pivot_root, so this process still sees
+ * exec'd `node engine.cjs <control fd>` in place of pivot_root, so this process still sees
  * the host. In order:
  *   1. read the plan that `hako create` left in the control socket;
  *   2. load the handler and everything it needs from the host, and prepare the workload:
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   if (process.argv[2] === DESCRIBE_FLAG) return describe(process.argv.slice(3));
   const controlFd = Number(process.argv[2]);
   if (!Number.isInteger(controlFd) || controlFd < 3) {
-    writeSync(2, 'hako engine: usage: engine.mjs <control fd> (started by hako create)\n');
+    writeSync(2, 'hako engine: usage: engine.cjs <control fd> (started by hako create)\n');
     return 2;
   }
 
@@ -90,7 +90,7 @@ async function main(): Promise<number> {
 
 /** The transpile mode (lifecycle/engine.ts): the component's bytes come on stdin. */
 async function transpile(cacheDir: string | undefined, file: string | undefined) {
-  if (!cacheDir || !file) throw new Error('usage: engine.mjs --transpile <cache dir> <name>');
+  if (!cacheDir || !file) throw new Error('usage: engine.cjs --transpile <cache dir> <name>');
   try {
     await transpileCached(readFileSync(0), file, cacheDir);
     return 0;

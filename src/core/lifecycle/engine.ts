@@ -1,7 +1,7 @@
 /**
  * `create` for a handler that runs in the Node engine (wasm). The agent does everything up
  * to and including the mounts, as for a Linux container; then, instead of pivot_root, it
- * execs `node engine.mjs`, which finishes the setup on itself and answers when the container
+ * execs `node engine.cjs`, which finishes the setup on itself and answers when the container
  * waits for `start` (engine/handoff.ts). The engine keeps the agent's pid, so the container's
  * pid is the same as for a Linux container: the init that was forked in its namespaces.
  *

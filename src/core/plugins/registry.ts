@@ -147,7 +147,7 @@ export function describePlugins(
 export interface LoadOptions extends SourceOptions {
   /** Names of the built-in handlers, which no plugin may take. */
   builtins: readonly string[];
-  /** dist/engine.mjs, whose describe mode imports the plugins. */
+  /** dist/engine.cjs, whose describe mode imports the plugins. */
   engine: string;
 }
 
