@@ -76,46 +76,40 @@ await esbuild.build({
   },
 });
 
+/**
+ * One entry as one CommonJS file, names kept but whitespace dropped (a snapshot holds the
+ * source). `import.meta.url` becomes the file's own URL.
+ */
+function commonJsBundle(entry, outfile) {
+  return esbuild.build({
+    entryPoints: [join(root, entry)],
+    outfile: join(dist, outfile),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: ['koffi', '@bytecodealliance/*', 'wabt'],
+    logLevel: 'warning',
+    legalComments: 'none',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    define: { 'import.meta.url': '__hakoUrl' },
+    banner: { js: "const __hakoUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+}
+
 // The CLI once more, as one CommonJS file for a start-up snapshot: Node then starts with
 // hako's modules already loaded, which saves some 10 ms of every command (the ES module
 // loader is the larger part of a Node start here). The launcher falls back to the plain file
 // when no snapshot could be built.
-await esbuild.build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile: join(dist, 'hako.cjs'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  external: ['koffi', '@bytecodealliance/*', 'wabt'],
-  logLevel: 'warning',
-  legalComments: 'none',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  define: { 'import.meta.url': '__hakoUrl' },
-  banner: { js: "const __hakoUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+await commonJsBundle('src/cli/main.ts', 'hako.cjs');
 buildSnapshot(join(dist, 'hako.cjs'), join(dist, 'hako.blob'));
 
 // The Node engine that runs wasm and plugin workloads inside the container
 // (src/core/engine/main.ts), as one CommonJS file: Node loads it in some 15 ms, where the same
 // code as ES module chunks took 45 ms (the ES module loader resolves and links each chunk).
 // Packages that are ES modules only (jco, preview2-shim) and plugins stay dynamic import()s.
-await esbuild.build({
-  entryPoints: [join(root, 'src/core/engine/main.ts')],
-  outfile: join(dist, 'engine.cjs'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  external: ['koffi', '@bytecodealliance/*', 'wabt'],
-  logLevel: 'warning',
-  legalComments: 'none',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  define: { 'import.meta.url': '__hakoUrl' },
-  banner: { js: "const __hakoUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+await commonJsBundle('src/core/engine/main.ts', 'engine.cjs');
 
 // The launcher cannot count on PATH (callers start runtimes with an empty environment), so
 // it reads the node that built hako from here.

@@ -7,6 +7,7 @@ import { Duplex } from 'node:stream';
 
 import { describe, expect, it } from 'vitest';
 
+import { encodeReply } from '../../src/core/engine/start-server.js';
 import { AgentSys } from '../../src/core/sys/agent.js';
 import { Channel, encode } from '../../src/core/sys/channel.js';
 import { Resolve, SysError } from '../../src/core/sys/sys.js';
@@ -36,12 +37,7 @@ class FakeSocket extends Duplex {
 }
 
 function reply(ret: bigint, errno = 0, payload = Buffer.alloc(0)): Buffer {
-  const frame = Buffer.alloc(16 + payload.length);
-  frame.writeUInt32LE(12 + payload.length, 0);
-  frame.writeBigInt64LE(ret, 4);
-  frame.writeInt32LE(errno, 12);
-  payload.copy(frame, 16);
-  return frame;
+  return encodeReply(ret, errno, payload);
 }
 
 const turn = () => new Promise((done) => setImmediate(done));
