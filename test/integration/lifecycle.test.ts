@@ -252,6 +252,27 @@ describe('delete and kill', () => {
   });
 });
 
+describe('an interrupted create', () => {
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`undoes what it made when it gets ${signal}, and exits ${status}`, async () => {
+      const id = scratch.id('intr');
+      const mark = join(scratch.dir, `${id}.hook`);
+      // A createRuntime hook holds create while its cgroup, agent and init exist.
+      const bundle = scratch.bundle((spec) => {
+        spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${mark}; sleep 5`] }] };
+      });
+      const running = hakoAsync(scratch, ['create', '--bundle', bundle, id]);
+      await waitFor(() => existsSync(mark), 'the createRuntime hook');
+      expect(cgroupDirs(id).length).toBeGreaterThan(0);
+      running.child.kill(signal);
+      expect((await running.done).status).toBe(status);
+      expect(leftovers(scratch, id, bundle)).toEqual([]);
+      // The id is free again.
+      expect(scratch.hako(['state', id]).status).toBe(1);
+    });
+  }
+});
+
 describe('container ids', () => {
   const bad: [string, string][] = [
     ['a/b', 'a/b'],

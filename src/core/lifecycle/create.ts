@@ -4,6 +4,7 @@
  * mount or process is left behind.
  */
 import { constants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import {
@@ -74,6 +75,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   store.reserve(opts.id);
   const undo = new Undo(opts.logger);
   undo.push(() => store.remove(opts.id));
+  // Interrupted (^C, a supervisor's SIGTERM), create undoes what it made, as on a failure.
+  const interrupted = undoOnSignals(undo);
 
   try {
     const resources = withDefaultDevices(spec.linux?.resources, spec.linux?.devices);
@@ -178,7 +181,25 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   } catch (err) {
     await undo.run();
     throw err;
+  } finally {
+    interrupted.dispose();
   }
+}
+
+const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Until disposed, a signal that would end hako runs `undo` first, then exits 128 + signal. */
+function undoOnSignals(undo: Undo): { dispose(): void } {
+  const handler = (signal: NodeJS.Signals) => {
+    for (const name of INTERRUPTS) process.removeListener(name, handler);
+    void undo.run().finally(() => process.exit(128 + (osConstants.signals[signal] ?? 0)));
+  };
+  for (const name of INTERRUPTS) process.on(name, handler);
+  return {
+    dispose: () => {
+      for (const name of INTERRUPTS) process.removeListener(name, handler);
+    },
+  };
 }
 
 const { O_CREAT, O_TRUNC, O_WRONLY } = constants;
@@ -271,8 +292,9 @@ class Undo {
     this.steps.push(step);
   }
 
+  /** Each step runs once, even when a signal and a failure both ask for the undo. */
   async run(): Promise<void> {
-    for (const step of this.steps.reverse()) {
+    for (const step of this.steps.splice(0).reverse()) {
       try {
         await step();
       } catch (err) {
