@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 
 import { HakoError } from '../../core/errors.js';
+import { nodeErrorDescription } from '../../core/sys/failure.js';
 import { defaultSpec } from '../../core/spec/template.js';
 
 export async function specCommand(command: Command): Promise<number> {
@@ -14,7 +15,7 @@ export async function specCommand(command: Command): Promise<number> {
   try {
     writeFileSync(file, `${JSON.stringify(spec, null, '\t')}\n`, { mode: 0o666 });
   } catch (err) {
-    throw new HakoError(`write ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new HakoError(`write ${file}: ${nodeErrorDescription(err)}`);
   }
   return 0;
 }

@@ -7,6 +7,7 @@ import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { HakoError } from '../errors.js';
+import { nodeErrorDescription } from '../sys/failure.js';
 
 export function writePidFile(path: string, pid: number): void {
   const target = resolve(path);
@@ -20,6 +21,6 @@ export function writePidFile(path: string, pid: number): void {
     } catch {
       // Nothing to remove.
     }
-    throw new HakoError(`write pid file ${path}: ${(err as Error).message}`);
+    throw new HakoError(`write pid file ${path}: ${nodeErrorDescription(err)}`);
   }
 }

@@ -4,6 +4,7 @@ import {
 import { join, resolve } from 'node:path';
 
 import { HakoError } from '../errors.js';
+import { nodeErrorDescription } from '../sys/failure.js';
 import type { Spec } from '../spec/types.js';
 import { validateId } from './id.js';
 import type { ContainerStatus } from './status.js';
@@ -283,5 +284,5 @@ function errCode(err: unknown): string | undefined {
 }
 
 function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return nodeErrorDescription(err);
 }
