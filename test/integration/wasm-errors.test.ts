@@ -69,7 +69,7 @@ describe('modules that cannot run', () => {
     expect(r.status).toBe(1);
     expect(errorLine(r.stderr)).toBe('the wasm engine exited before it was ready ' +
       '(linux.resources.memory.limit is 4194304 bytes; the Node engine alone takes about ' +
-      '12 MiB of it)');
+      '12 MiB of it for a core module, 26 MiB for a component)');
     expect(wasmLeftovers(suite.scratch, r.id, bundle)).toEqual([]);
   });
 });

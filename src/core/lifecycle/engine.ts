@@ -181,14 +181,15 @@ function memoryHint(spec: Spec): string {
   const limit = spec.linux?.resources?.memory?.limit;
   if (limit === undefined || limit < 0 || limit >= ENGINE_MEMORY_HINT) return '';
   return ` (linux.resources.memory.limit is ${limit} bytes; the Node engine alone takes ` +
-    'about 12 MiB of it)';
+    'about 12 MiB of it for a core module, 26 MiB for a component)';
 }
 
 /**
  * Below this limit an engine that died early was most likely killed by it: the engine's own
- * peak is about 12 MiB when Node's files are already in the page cache (docs/wasm.md).
+ * peak is about 12 MiB for a core module and 26 MiB for a component, when Node's files are
+ * already in the page cache (docs/wasm.md).
  */
-const ENGINE_MEMORY_HINT = 16 << 20;
+const ENGINE_MEMORY_HINT = 32 << 20;
 
 function readLastCap(): number {
   return Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10);
