@@ -273,6 +273,24 @@ describe('an interrupted create', () => {
   }
 });
 
+describe('a killed create', () => {
+  it('leaves what delete --force removes: the state dir, the cgroup and its processes', async () => {
+    const id = scratch.id('killed');
+    const mark = join(scratch.dir, `${id}.hook`);
+    const bundle = scratch.bundle((spec) => {
+      spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${mark}; sleep 5`] }] };
+    });
+    const running = hakoAsync(scratch, ['create', '--bundle', bundle, id]);
+    await waitFor(() => existsSync(mark), 'the createRuntime hook');
+    running.child.kill('SIGKILL');
+    await running.done;
+    expect(cgroupDirs(id).length).toBeGreaterThan(0);
+    expect(scratch.hako(['delete', id]).stderr).toContain('is being created');
+    expect(scratch.hako(['delete', '--force', id])).toEqual({ status: 0, stdout: '', stderr: '' });
+    expect(leftovers(scratch, id, bundle)).toEqual([]);
+  });
+});
+
 describe('container ids', () => {
   const bad: [string, string][] = [
     ['a/b', 'a/b'],

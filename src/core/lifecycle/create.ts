@@ -84,6 +84,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       log: opts.logger,
     });
     undo.push(() => removeCgroupQuietly(cgroup, opts.logger));
+    store.writeCreating(opts.id, { cgroup: cgroup as unknown as JsonValue });
 
     step('cgroup created');
     const agent = spawnAgent({ preserveFds });

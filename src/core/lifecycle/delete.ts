@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 
-import { isFrozen, killAll, thaw } from '../cgroups/index.js';
+import { type CgroupHandle, isFrozen, killAll, thaw } from '../cgroups/index.js';
 import { HakoError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
@@ -23,9 +23,16 @@ export async function deleteContainer(
   const state = store.tryRead(id);
   if (state === null) {
     // A directory without a state is a create that failed half-way or is still running;
-    // only --force may take it away.
-    if (force) store.remove(id);
-    else if (existsSync(store.dir(id))) {
+    // only --force may take it away, with the cgroup that create had made and what is in it.
+    if (force) {
+      const creating = store.readCreating(id);
+      if (creating) {
+        const cgroup = creating.cgroup as unknown as CgroupHandle;
+        await killAllQuietly(cgroup, logger);
+        await removeCgroupQuietly(cgroup, logger);
+      }
+      store.remove(id);
+    } else if (existsSync(store.dir(id))) {
       throw new HakoError(`container "${id}" is being created; use --force to remove it`);
     } else throw new HakoError(`container "${id}" does not exist`);
     return;
@@ -55,7 +62,7 @@ export async function deleteContainer(
 }
 
 /** Processes the container left behind (exec'd ones, or all of them without a pid ns). */
-async function killAllQuietly(cgroup: ReturnType<typeof cgroupOf>, logger: Logger) {
+async function killAllQuietly(cgroup: CgroupHandle, logger: Logger) {
   try {
     await killAll(cgroup, 'SIGKILL');
   } catch (err) {

@@ -53,6 +53,7 @@ export interface RuncState {
 }
 
 const STATE_FILE = 'state.json';
+const CREATING_FILE = 'creating.json';
 const START_SOCKET = 'start.sock';
 const HANDLER_ERROR = 'handler-error';
 
@@ -210,6 +211,29 @@ export class StateStore {
       }
       if (errCode(err) === 'ENOENT') throw notExist(id);
       throw new HakoError(`write state of container "${id}": ${reason(err)}`);
+    }
+  }
+
+  /**
+   * What a create has made so far that outlives it (its cgroup), written before the agent
+   * starts: `delete --force` of a create that was killed (SIGKILL, a caller's timeout) finds
+   * it there, as state.json does not exist yet.
+   */
+  writeCreating(id: string, made: { cgroup: JsonValue }): void {
+    try {
+      writeFileSync(join(this.dir(id), CREATING_FILE), JSON.stringify(made), { mode: 0o600 });
+    } catch (err) {
+      throw new HakoError(`write state of container "${id}": ${reason(err)}`);
+    }
+  }
+
+  /** What writeCreating left, or null (none, or unreadable: nothing is then known of it). */
+  readCreating(id: string): { cgroup: JsonValue } | null {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), CREATING_FILE), 'utf8')) as
+        { cgroup: JsonValue };
+    } catch {
+      return null;
     }
   }
 
