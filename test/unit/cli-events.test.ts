@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseGoDuration } from '../../src/core/lifecycle/duration.js';
+import type { CgroupStats } from '../../src/core/cgroups/index.js';
 import { formatEvent, oomKills, streamEvents } from '../../src/core/lifecycle/events.js';
 import { type Container, fakeContainer, memoryLogger, stop } from './cli-fixture.js';
 
@@ -45,6 +46,16 @@ describe('formatEvent', () => {
     expect(formatEvent({ type: 'oom', id: 'c1' })).toBe('{"type":"oom","id":"c1"}\n');
     const line = formatEvent({ type: 'stats', id: 'c1', data: undefined });
     expect(line).toBe('{"type":"stats","id":"c1"}\n');
+  });
+});
+
+describe('formatEvent numbers', () => {
+  it('prints uint64 counters with every digit, as runc does', () => {
+    const data = { memory: { usage: { limit: 9223372036854771712, usage: 4096 } },
+      pids: { current: 2, limit: 2 ** 64 - 1 } } as unknown as CgroupStats;
+    expect(formatEvent({ type: 'stats', id: 'c1', data })).toBe('{"type":"stats","id":"c1",' +
+      '"data":{"memory":{"usage":{"limit":9223372036854771712,"usage":4096}},' +
+      '"pids":{"current":2,"limit":18446744073709551615}}}\n');
   });
 });
 

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { type CgroupHandle, type CgroupStats, stats } from '../cgroups/index.js';
-import { readKeyed } from '../cgroups/stats-types.js';
+import { readKeyed, UNLIMITED } from '../cgroups/stats-types.js';
 import { HakoError } from '../errors.js';
 import { formatGoJson, type Logger } from '../log.js';
 import { containerStatus } from '../state/status.js';
@@ -34,7 +34,20 @@ export interface EventsOptions {
 const POLL_MS = 1000;
 
 export function formatEvent(event: ContainerEvent): string {
-  return `${formatGoJson(event)}\n`;
+  const json = formatGoJson(JSON.parse(JSON.stringify(event, exactLargeIntegers)));
+  return `${json.replace(/"\\u0000u64:(\d+)"/g, '$1')}\n`;
+}
+
+/**
+ * Cgroup counters are uint64. JSON.stringify prints a number above 2^53 in its shortest form
+ * (v1's unlimited 9223372036854771712 as 9223372036854772000), where runc prints every digit;
+ * such a number travels as a marked string and is unquoted at the end. The float nearest the
+ * largest uint64 (UNLIMITED, "max" in v2) is printed as that uint64.
+ */
+function exactLargeIntegers(_key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 2 ** 53) return value;
+  const exact = value >= UNLIMITED ? 2n ** 64n - 1n : BigInt(value);
+  return `\u0000u64:${exact}`;
 }
 
 export async function streamEvents(root: string, id: string, opts: EventsOptions): Promise<void> {
