@@ -30,14 +30,18 @@ struct arg {
 };
 
 /* agent.c */
-extern int ctl_fd;   /* the control socket */
-extern int answered; /* the current op already gave its own answer (FORK, EXEC) */
 extern unsigned char payload[PAYLOAD_MAX]; /* STAT's fields, or SPAWN_WAIT's stderr */
 extern uint32_t payload_len;
+
+/* frames.c */
+extern int ctl_fd;   /* the control socket */
+extern int answered; /* the current op already gave its own answer (FORK, EXEC) */
 /* answer() collects a response; flush_answers() sends those collected. An op that answers
  * for itself flushes before it exits, execs or closes the socket. */
 void answer(int64_t ret, int err, const void *data, uint32_t len);
 void flush_answers(void);
+/* The next request's body (NULL: too large, or no memory; *len is still set). */
+unsigned char *next_request(uint32_t *len, unsigned char **owned);
 
 /* console.c */
 extern int console_pair; /* FORK mode 2: the init's end, where CONSOLE -1 sends */
