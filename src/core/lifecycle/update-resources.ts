@@ -226,20 +226,22 @@ function parseInteger(flag: string, value: string, signed: boolean): number {
 }
 
 function checkNumbers(source: string, group: string, value: unknown, keys: string[]): void {
-  if (value === undefined || value === null) return;
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new HakoError(`update: ${source}: ${group}: must be an object`);
-  }
-  const record = value as Record<string, unknown>;
-  for (const key of keys) {
-    const v = record[key];
-    if (v !== undefined && v !== null && !Number.isInteger(v)) {
-      throw new HakoError(`update: ${source}: ${group}.${key}: must be an integer`);
-    }
-  }
+  checkFields(source, group, value, keys, 'an integer', (v) => Number.isInteger(v));
 }
 
 function checkStrings(source: string, group: string, value: unknown, keys: string[]): void {
+  checkFields(source, group, value, keys, 'a string', (v) => typeof v === 'string');
+}
+
+/** `value` is absent or an object whose present `keys` pass `valid`. */
+function checkFields(
+  source: string,
+  group: string,
+  value: unknown,
+  keys: string[],
+  kind: string,
+  valid: (v: unknown) => boolean,
+): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new HakoError(`update: ${source}: ${group}: must be an object`);
@@ -247,8 +249,8 @@ function checkStrings(source: string, group: string, value: unknown, keys: strin
   const record = value as Record<string, unknown>;
   for (const key of keys) {
     const v = record[key];
-    if (v !== undefined && v !== null && typeof v !== 'string') {
-      throw new HakoError(`update: ${source}: ${group}.${key}: must be a string`);
+    if (v !== undefined && v !== null && !valid(v)) {
+      throw new HakoError(`update: ${source}: ${group}.${key}: must be ${kind}`);
     }
   }
 }
