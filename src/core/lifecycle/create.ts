@@ -68,6 +68,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   checkSupported(spec, opts);
   const handler = chooseHandler(spec, process.env, () => loadPlugins({
     builtins: BUILTIN_NAMES, engine: enginePath(), flag: opts.pluginPath,
+    warn: (message) => opts.logger.warn(message),
   }));
   const plan = planNamespaces(spec);
 
