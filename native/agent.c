@@ -12,8 +12,9 @@
  * fixed buffers of the framing, memory is allocated for a request and freed with it.
  *
  * This file holds the start and the dispatch, frames.c the framing. The operations live in
- * paths.c (filesystem), process.c (namespaces, credentials, limits, exec) and console.c
- * (descriptors and the terminal); agent.h declares what they share.
+ * paths.c (filesystem, on the path resolution of resolve.c), copyup.c, process.c (namespaces,
+ * credentials, limits, exec), hooks.c, net.c and console.c (descriptors and the terminal);
+ * agent.h declares what they share.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>

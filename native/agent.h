@@ -96,7 +96,6 @@ static inline int64_t done(int fd, int64_t rc)
 /* ---- operations: each returns ret >= 0, or -1 with errno -------------------------------- */
 
 /* paths.c */
-int64_t op_set_root(struct arg *a);
 int64_t op_mount(struct arg *a);
 int64_t op_umount(struct arg *a);
 int64_t op_mkdir_all(struct arg *a);
@@ -128,8 +127,22 @@ int64_t op_prctl(struct arg *a);
 int64_t op_capset(struct arg *a);
 int64_t op_umask(struct arg *a);
 
-/* paths.c: opens path per the resolve argument (0 plain, 1 beneath the root). */
+/* resolve.c */
+int64_t op_set_root(struct arg *a);
+/* Opens path per the resolve argument (0 plain, 1 beneath the root). */
 int open_r(const char *path, int64_t r, int flags);
+/* The parent of path opened per r, for the *at call that makes *name (path is cut in place). */
+int open_parent(char *path, int64_t r, const char **name);
+/* Splits path in place into its parent and its last component ("/" gives "/" and "."). */
+void split_path(char *path, char **dir, const char **name);
+/* mkdir -p per r; returns the final directory opened O_PATH. */
+int mkdir_all(char *path, mode_t mode, int64_t r);
+
+/* process.c: helpers the hooks share */
+/* Marks every descriptor from `from` up close-on-exec. */
+int cloexec_from(int64_t from);
+/* Turns "a\0b\0" into a NULL-terminated vector pointing into the request (NULL: no memory). */
+char **split_list(char *s, uint32_t len);
 
 /* copyup.c */
 int64_t op_tmpfs_copyup(struct arg *a);
@@ -143,9 +156,13 @@ int64_t op_open_file(struct arg *a);
 
 /* net.c */
 int64_t op_link_up(struct arg *a);
+
+/* process.c */
 int64_t op_seccomp(struct arg *a);
 int64_t op_exec(struct arg *a);
 int64_t op_wait_start(struct arg *a);
+
+/* hooks.c */
 int64_t op_spawn_wait(struct arg *a);
 
 /* console.c */

@@ -169,6 +169,21 @@ describe('filesystem mounts', () => {
     expect(Number(out.used)).toBeLessThanOrEqual(1024);
   });
 
+  it('a relative destination is mounted under / with one warning in the log, as runc 1.1', () => {
+    const bundle = scratch.bundle((spec) => {
+      spec.process!.args = ['cat', '/proc/self/mountinfo'];
+      spec.mounts!.push({ destination: 'data', type: 'tmpfs', source: 'tmpfs' });
+    });
+    const log = join(scratch.dir, 'relative.log');
+    const r = scratch.hako(['--log', log, 'run', '--bundle', bundle, scratch.id('run')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(mountAt(parseMountinfo(r.stdout), '/data').fstype).toBe('tmpfs');
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ level=warning msg="config\.json: mounts\[\d+\]\.destination /);
+    expect(lines[0]).toContain('\\"data\\" is not absolute');
+  });
+
   it('proc, sysfs, devpts, mqueue and a tmpfs /dev as the default config has them', () => {
     const r = runScript(scratch,
       'cat /proc/self/mountinfo; echo ptmx=$(stat -c %a /dev/pts/ptmx); ' +

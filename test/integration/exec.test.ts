@@ -268,7 +268,7 @@ describe('exec status and failures', () => {
     expect([isLive(agent), isLive(forked)]).toEqual([false, false]);
   });
 
-  it('fails on a bad cwd or user, with the container untouched', () => {
+  it('fails on a bad cwd, user or cap, with the container untouched', () => {
     const cwd = exec(['--cwd', '/nonexistent', box.id, 'true']);
     expect(cwd.status).toBe(255);
     expect(message(cwd.stderr))
@@ -276,6 +276,9 @@ describe('exec status and failures', () => {
     const user = exec(['--user', 'root', box.id, 'true']);
     expect(user.status).toBe(255);
     expect(message(user.stderr)).toMatch(/^exec failed: --user "root": uid/);
+    const cap = exec(['--cap', 'CAP_BOGUS', box.id, 'true']);
+    expect(cap.status).toBe(255);
+    expect(message(cap.stderr)).toBe('exec failed: --cap: unknown capability "CAP_BOGUS"');
     expect(message(exec(['nosuchcontainer', 'true']).stderr))
       .toMatch(/^exec failed: .*does not exist/);
     expect(message(exec([box.id]).stderr)).toBe('exec failed: exec args cannot be empty');

@@ -125,6 +125,30 @@ describe('discovery', () => {
     expect(JSON.parse(features.stdout).annotations['io.hako.handlers']).toBe('linux,wasm,one,two');
   });
 
+  it('warns, on one line, of a --plugin-path or HAKO_PLUGIN_PATH that does not exist', () => {
+    const absent = join(scratch.dir, 'no-such-plugins');
+    const byFlag = handlers({ flags: ['--plugin-path', `${absent}:${PLUGINS}`] });
+    expect(byFlag.status, byFlag.stderr).toBe(0);
+    expect(byFlag.rows.filter((r) => r.kind === 'plugin')).toHaveLength(2);
+    expect(byFlag.stderr.trim().split('\n')).toHaveLength(1);
+    expect(byFlag.stderr).toMatch(/level=warning /);
+    expect(errorLine(byFlag.stderr))
+      .toBe(`--plugin-path: plugin directory ${absent} does not exist (skipped)`);
+
+    // create sends it to the --log file, as every log line, and runs the workload.
+    const log = join(scratch.dir, 'absent-plugins.log');
+    const js = bundle('js', ['/x.mjs']);
+    writeFileSync(join(js, 'rootfs', 'x.mjs'), "console.log('ran');\n");
+    const r = run(js, { env: env({ HAKO_PLUGIN_PATH: `${absent}:${PLUGINS}` }),
+      flags: ['--log', log] });
+    expect(r.stdout, r.stderr).toBe('ran\n');
+    expect(r.status).toBe(0);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(errorLine(lines[0]))
+      .toBe(`HAKO_PLUGIN_PATH: plugin directory ${absent} does not exist (skipped)`);
+  });
+
   it('refuses two plugins with one name, at load and on create, leaving nothing', () => {
     const dup = join(scratch.dir, 'dup');
     mkdirSync(dup);

@@ -32,9 +32,12 @@ function errorLine(stderr: string): string {
 }
 
 describe('modules that cannot run', () => {
-  const cases: [string, (rootfs: string) => void, string][] = [
+  const cases: [string, (rootfs: string) => void, string, string?][] = [
     ['not wasm', (r) => writeFileSync(join(r, 'm.wasm'), 'hello\n'),
       '/m.wasm: not a WebAssembly binary (bad magic)'],
+    ['text that is not WebAssembly text', (r) => writeFileSync(join(r, 'm.wat'), 'hello world\n'),
+      '/m.wat:1:1: invalid WebAssembly text: unexpected token "hello", expected a module field ' +
+      'or a module. (and 1 more)', '/m.wat'],
     ['truncated', (r) => writeFileSync(join(r, 'm.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1])),
       '/m.wasm: truncated WebAssembly header (5 of 8 bytes)'],
     ['no _start', (r) => copyFileSync(suite.fx.noStart, join(r, 'm.wasm')),
@@ -49,9 +52,9 @@ describe('modules that cannot run', () => {
       'exec: "/m.wasm": stat /m.wasm: no such file or directory'],
   ];
 
-  for (const [what, make, message] of cases) {
+  for (const [what, make, message, entry = '/m.wasm'] of cases) {
     it(`fails for a module that is ${what}, leaving nothing`, () => {
-      const bundle = wasmBundle(suite.scratch, {}, ['/m.wasm']);
+      const bundle = wasmBundle(suite.scratch, {}, [entry]);
       make(join(bundle, 'rootfs'));
       const r = run(bundle);
       expect(r.status).toBe(1);

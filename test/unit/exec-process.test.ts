@@ -95,6 +95,11 @@ describe('processFromFlags', () => {
     expect(added.bounding).toEqual(['CAP_CHOWN']);
   });
 
+  it('names the --cap flag, not a path in the merged process, for an unknown capability', () => {
+    expect(() => processFromFlags(config().process!, flags({ caps: ['CAP_KILL', 'CAP_BOGUS'] })))
+      .toThrow(/^--cap: unknown capability "CAP_BOGUS"$/);
+  });
+
   it('words a bad --user or --additional-gids', () => {
     expect(() => processFromFlags(config().process!, flags({ user: 'root' })))
       .toThrow('--user "root": uid: must be a number from 0 to 4294967295');
@@ -200,7 +205,7 @@ describe('buildExecProcess', () => {
     expect(() => buildExecProcess(config(), { flags: flags({ env: ['NOEQUALS'] }) }))
       .toThrow('exec: process.env[2]: must be of the form NAME=VALUE, got "NOEQUALS"');
     expect(() => buildExecProcess(config(), { flags: flags({ caps: ['CAP_NOPE'] }) }))
-      .toThrow(/unknown capability "CAP_NOPE"/);
+      .toThrow('--cap: unknown capability "CAP_NOPE"');
     expect(() => buildExecProcess(config(), { flags: flags({ cwd: 'rel' }) }))
       .toThrow(/exec: process\.cwd/);
   });

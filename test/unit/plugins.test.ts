@@ -93,6 +93,26 @@ describe('finding plugin modules', () => {
     }]);
   });
 
+  it('warns once for a missing --plugin-path or HAKO_PLUGIN_PATH directory', () => {
+    const warnings: string[] = [];
+    const absent = join(dir, 'absent');
+    const found = findPluginModules({
+      dirs: [
+        { dir: absent, from: '--plugin-path' },
+        { dir: plugins, from: '--plugin-path' },
+        { dir: absent, from: 'HAKO_PLUGIN_PATH' },
+        { dir: join(dir, 'gone'), from: 'HAKO_PLUGIN_PATH' },
+        { dir: join(dir, 'optional'), from: '/etc/hako/config.json' },
+      ],
+      packages: [],
+    }, '/', (message) => warnings.push(message));
+    expect(found).toHaveLength(5);
+    expect(warnings).toEqual([
+      `--plugin-path: plugin directory ${absent} does not exist (skipped)`,
+      `HAKO_PLUGIN_PATH: plugin directory ${join(dir, 'gone')} does not exist (skipped)`,
+    ]);
+  });
+
   it('names a package that is not installed', () => {
     expect(() => findPluginModules({
       dirs: [], packages: [{ name: 'nope', from: 'C', base: dir }],

@@ -134,7 +134,11 @@ describe('validateSpec', () => {
       { destination: 'data', type: 'tmpfs', source: 'tmpfs' },
       { destination: '/proc', type: 'proc', source: 'proc' },
     ];
-    expect(validateSpec(spec).mounts?.map((m) => m.destination)).toEqual(['/data', '/proc']);
+    const warnings: string[] = [];
+    const out = validateSpec(spec, 'config.json', (msg) => warnings.push(msg));
+    expect(out.mounts?.map((m) => m.destination)).toEqual(['/data', '/proc']);
+    expect(warnings).toEqual(['config.json: mounts[0].destination "data" is not absolute: ' +
+      'mounted at /data (relative destinations are deprecated)']);
   });
 
   it('uses the given file name as prefix', () => {

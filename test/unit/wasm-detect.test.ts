@@ -35,6 +35,15 @@ describe('detectWasm', () => {
     expect(detectWasm(text('(mod'), '/a.wat')).toBe('wat');
   });
 
+  it('takes a .wat file that does not start like text for text, for wabt to judge', () => {
+    expect(detectWasm(text('hello world\n'), '/hello.wat')).toBe('wat');
+    expect(detectWasm(text('(func)'), 'bin/f.wat')).toBe('wat');
+    expect(detectWasm(MODULE, '/m.wat')).toBe('module');
+    expect(() => detectWasm(text('hello world\n'), '/hello.wasm')).toThrow('bad magic');
+    expect(() => detectWasm(bytes(), '/e.wat'))
+      .toThrow('/e.wat: empty file (not WebAssembly text)');
+  });
+
   it('rejects anything else with a one-line bad magic error naming the file', () => {
     const elf = bytes(0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00);
     expect(() => detectWasm(elf, '/hello.wasm')).toThrow(

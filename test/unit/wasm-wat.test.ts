@@ -30,6 +30,12 @@ describe('compileWat', () => {
     );
   });
 
+  it('names the first token of a file that is not WebAssembly text at all', async () => {
+    await expect(compileWat('hello world\n', '/hello.wat')).rejects.toThrow(
+      /^\/hello\.wat:1:1: invalid WebAssembly text: unexpected token "hello", expected a module /,
+    );
+  });
+
   it('reports a validation error and how many more there are', async () => {
     const err = await compileWat('(module (func (i32.add)))', '/v.wat').catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);

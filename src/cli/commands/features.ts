@@ -10,7 +10,7 @@ export async function featuresCommand(command: Command): Promise<number> {
   const globals = globalsOf(command);
   let handlers: string[];
   try {
-    handlers = handlerRows(globals.pluginPath).map((row) => row.name);
+    handlers = handlerRows(globals.pluginPath, globals.logger).map((row) => row.name);
   } catch (err) {
     // A caller such as containerd reads this at start: a broken plugin must not hide the rest.
     globals.logger.warn(`features: plugins not listed: ${(err as Error).message}`);

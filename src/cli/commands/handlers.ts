@@ -9,6 +9,7 @@ import { builtinHandlers } from '../../core/lifecycle/features.js';
 import { BUILTIN_NAMES } from '../../core/lifecycle/handler.js';
 import { enginePath } from '../../core/engine/path.js';
 import { HakoError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
 import { loadPlugins } from '../../core/plugins/registry.js';
 import { globalsOf } from '../globals.js';
 
@@ -21,10 +22,13 @@ export interface HandlerRow {
   from?: string;
 }
 
-export function handlerRows(pluginPath: string | undefined): HandlerRow[] {
+export function handlerRows(pluginPath: string | undefined, logger: Logger): HandlerRow[] {
   const rows: HandlerRow[] = builtinHandlers(process.env.PATH)
     .map((name) => ({ name, kind: 'built-in', source: 'hako' }));
-  const plugins = loadPlugins({ builtins: BUILTIN_NAMES, engine: enginePath(), flag: pluginPath });
+  const plugins = loadPlugins({
+    builtins: BUILTIN_NAMES, engine: enginePath(), flag: pluginPath,
+    warn: (message) => logger.warn(message),
+  });
   for (const plugin of plugins) {
     rows.push({ name: plugin.name, kind: 'plugin', source: plugin.path, from: plugin.from });
   }
@@ -36,7 +40,8 @@ export async function handlersCommand(command: Command): Promise<number> {
   if (format !== 'table' && format !== 'json') {
     throw new HakoError(`handlers: --format: must be table or json (got "${format}")`);
   }
-  const rows = handlerRows(globalsOf(command).pluginPath);
+  const { pluginPath, logger } = globalsOf(command);
+  const rows = handlerRows(pluginPath, logger);
   if (format === 'json') {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;

@@ -62,12 +62,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const step = (what: string) =>
     opts.logger.debug(() => `create: ${what} (+${(performance.now() - started).toFixed(1)} ms)`);
   const listenFds = listenFdsOf(process.env, process.pid);
-  const spec = withListenFds(loadSpec(bundle), listenFds);
+  const spec = withListenFds(loadSpec(bundle, (msg) => opts.logger.warn(msg)), listenFds);
   // Socket-activation descriptors come first, then those of --preserve-fds.
   const preserveFds = listenFds + opts.preserveFds;
   checkSupported(spec, opts);
   const handler = chooseHandler(spec, process.env, () => loadPlugins({
     builtins: BUILTIN_NAMES, engine: enginePath(), flag: opts.pluginPath,
+    warn: (message) => opts.logger.warn(message),
   }));
   const plan = planNamespaces(spec);
 

@@ -29,16 +29,35 @@ export interface PluginInfo extends PluginModule {
   name: string;
 }
 
-/** Every plugin module the sources name, in order; nothing is imported. */
-export function findPluginModules(sources: PluginSources, hakoDir: string): PluginModule[] {
+/** Sources whose missing directories are worth a warning: what the caller typed. */
+const WARN_MISSING = ['--plugin-path', 'HAKO_PLUGIN_PATH'];
+
+/**
+ * Every plugin module the sources name, in order; nothing is imported. A directory that does
+ * not exist is skipped, not an error: callers that speak runc's command line may pass paths
+ * that only some hosts have. One given on the command line or in the environment is reported
+ * through `warn`, once, since a typo there would otherwise look like a plugin that is gone.
+ */
+export function findPluginModules(
+  sources: PluginSources,
+  hakoDir: string,
+  warn: (message: string) => void = () => undefined,
+): PluginModule[] {
   const found: PluginModule[] = [];
+  const missing = new Set<string>();
   for (const { dir, from } of sources.dirs) {
     let names: string[];
     try {
       names = readdirSync(dir).sort();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new HakoError(`plugin directory ${dir}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new HakoError(`plugin directory ${dir}: ${(err as Error).message}`);
+      }
+      if (WARN_MISSING.includes(from) && !missing.has(dir)) {
+        warn(`${from}: plugin directory ${dir} does not exist (skipped)`);
+      }
+      missing.add(dir);
+      continue;
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
@@ -149,12 +168,15 @@ export interface LoadOptions extends SourceOptions {
   builtins: readonly string[];
   /** dist/engine.cjs, whose describe mode imports the plugins. */
   engine: string;
+  /** Gets a line for each plugin directory named on the command line that does not exist. */
+  warn?: (message: string) => void;
 }
 
 /** Discovers and describes every plugin; a plugin named like a built-in handler is an error. */
 export function loadPlugins(opts: LoadOptions): PluginInfo[] {
   const hakoDir = dirname(dirname(opts.engine));
-  const plugins = describePlugins(findPluginModules(pluginSources(opts), hakoDir), opts.engine);
+  const modules = findPluginModules(pluginSources(opts), hakoDir, opts.warn);
+  const plugins = describePlugins(modules, opts.engine);
   for (const plugin of plugins) {
     if (opts.builtins.includes(plugin.name)) {
       throw new HakoError(`load plugin ${plugin.path}: "${plugin.name}" is the name of a ` +

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import { HakoError } from '../errors.js';
 import { Checker, isJsonObject, withoutNulls } from '../spec/check.js';
+import { isCapability } from '../spec/linux.js';
 import type { LinuxCapabilities, Process, Spec } from '../spec/types.js';
 import { validateProcess } from '../spec/validate-process.js';
 import { nodeErrorDescription } from '../sys/failure.js';
@@ -56,9 +57,16 @@ export function processFromFlags(base: Process, flags: ExecFlags): Process {
 /**
  * runc adds each --cap to the bounding, effective and permitted sets; to the ambient set only
  * when the config has an inheritable set, since the kernel raises an ambient capability only
- * if it is also inheritable.
+ * if it is also inheritable. A name is checked here, where the flag can be named: the check
+ * of the merged process would point at `process.capabilities.bounding[n]`, which the user
+ * never wrote. (runc 1.1 logs a warning and drops it; hako refuses unknown names everywhere.)
  */
 function withCaps(caps: LinuxCapabilities | undefined, added: string[]): LinuxCapabilities {
+  const unknown = added.find((name) => !isCapability(name));
+  if (unknown !== undefined) {
+    throw new HakoError(`--cap: unknown capability ${JSON.stringify(unknown)}`);
+  }
+
   const next: LinuxCapabilities = { ...caps };
   const add = (set: string[] | undefined) => [...(set ?? []), ...added];
   next.bounding = add(next.bounding);

@@ -15,11 +15,14 @@ const HOOK_KINDS = [
   'prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop',
 ] as const;
 
+/** Receives what is accepted but deprecated, one line each (create sends it to the log). */
+export type SpecWarn = (message: string) => void;
+
 /**
  * Reads <bundleDir>/config.json, validates it and returns it with root.path made absolute
  * (relative root paths are relative to the bundle, not to the caller's cwd).
  */
-export function loadSpec(bundleDir: string): Spec {
+export function loadSpec(bundleDir: string, warn: SpecWarn = () => undefined): Spec {
   const bundle = resolve(bundleDir);
   const file = join(bundle, 'config.json');
 
@@ -37,7 +40,7 @@ export function loadSpec(bundleDir: string): Spec {
     throw new HakoError(`config.json: cannot parse: ${describeParseError(err, text)}`);
   }
 
-  const spec = validateSpec(raw, 'config.json');
+  const spec = validateSpec(raw, 'config.json', warn);
   const root = spec.root!;
   return { ...spec, root: { ...root, path: resolve(bundle, root.path) } };
 }
@@ -47,7 +50,11 @@ export function loadSpec(bundleDir: string): Spec {
  * The result is a copy: members set to null are dropped (Go decoders treat them as absent) and
  * relative mount destinations are made absolute. `where` prefixes every error message.
  */
-export function validateSpec(raw: unknown, where = 'config.json'): Spec {
+export function validateSpec(
+  raw: unknown,
+  where = 'config.json',
+  warn: SpecWarn = () => undefined,
+): Spec {
   const c = new Checker(where);
   if (!isJsonObject(raw)) c.fail('', 'must be a JSON object');
   const spec = withoutNulls(raw) as JsonObject;
@@ -66,7 +73,7 @@ export function validateSpec(raw: unknown, where = 'config.json'): Spec {
 
   const hostname = c.optString('hostname', spec.hostname);
   c.optString('domainname', spec.domainname);
-  const mounts = validateMounts(c, 'mounts', spec.mounts);
+  const mounts = validateMounts(c, 'mounts', spec.mounts, warn);
   validateHooks(c, 'hooks', spec.hooks);
   c.stringMap('annotations', spec.annotations);
   const namespaces = validateLinux(c, 'linux', spec.linux);
@@ -79,7 +86,12 @@ export function validateSpec(raw: unknown, where = 'config.json'): Spec {
   return { ...spec, ...(mounts && { mounts }) } as unknown as Spec;
 }
 
-function validateMounts(c: Checker, path: string, value: unknown): Mount[] | undefined {
+function validateMounts(
+  c: Checker,
+  path: string,
+  value: unknown,
+  warn: SpecWarn,
+): Mount[] | undefined {
   return c.optArray(path, value)?.map((item, i) => {
     const at = `${path}[${i}]`;
     const m = c.object(at, item);
@@ -97,9 +109,13 @@ function validateMounts(c: Checker, path: string, value: unknown): Mount[] | und
       });
     }
     const mount = m as unknown as Mount;
-    // runc 1.1 accepts a relative destination (with a warning) and mounts it under the
+    if (isAbsolute(destination)) return mount;
+
+    // runc 1.1 accepts a relative destination with a warning and mounts it under the
     // container's root, which is what prefixing '/' means once the rootfs is the root.
-    return isAbsolute(destination) ? mount : { ...mount, destination: `/${destination}` };
+    warn(`${c.where}: ${at}.destination ${JSON.stringify(destination)} is not absolute: ` +
+      `mounted at /${destination} (relative destinations are deprecated)`);
+    return { ...mount, destination: `/${destination}` };
   });
 }
 

@@ -3,7 +3,8 @@
  *
  * A binary starts with `\0asm` and a u32 that is really two u16 fields, version and layer:
  * a core module is version 1, layer 0; a component (as `wasm-tools` and `jco new` write it
- * today) is version 0x0d, layer 1. Text files are recognised by their first token.
+ * today) is version 0x0d, layer 1. Text files are recognised by their first token, or by a
+ * `.wat` name: the text parser then says what is wrong with one that is not text.
  */
 
 import { open } from 'node:fs/promises';
@@ -23,8 +24,9 @@ const COMPONENT_VERSION = 0x0d;
  * the error of anything else, e.g. `/hello.wasm: not a WebAssembly binary (bad magic)`.
  */
 export function detectWasm(bytes: Uint8Array, file: string): WasmKind {
+  const named = file.endsWith('.wat') ? 'WebAssembly text' : 'a WebAssembly binary';
   if (bytes.length === 0) {
-    throw new HakoError(`${file}: empty file (not a WebAssembly binary)`);
+    throw new HakoError(`${file}: empty file (not ${named})`);
   }
 
   const magicLength = Math.min(bytes.length, MAGIC.length);
@@ -32,7 +34,9 @@ export function detectWasm(bytes: Uint8Array, file: string): WasmKind {
     return binaryKind(bytes, file);
   }
 
-  if (looksLikeWat(bytes.subarray(0, HEADER_SIZE))) {
+  // A `.wat` file that does not start like text is still meant as text: "bad magic" would
+  // send its author looking for a binary, where wabt's error gives the line and the token.
+  if (file.endsWith('.wat') || looksLikeWat(bytes.subarray(0, HEADER_SIZE))) {
     return 'wat';
   }
   throw new HakoError(`${file}: not a WebAssembly binary (bad magic)`);
