@@ -5,6 +5,7 @@
 //   BENCH_ONLY=a,b,c,d,e,f,g BENCH_HAKO=bin/hako BENCH_OUT=bench/results
 //   BENCH_HAKO_COPY=1: run a copy of bin/ and dist/ taken at start (0: the checkout itself)
 //   BENCH_RUNC, BENCH_CRUN: paths of the reference runtimes.
+// Paths are relative to the repository; bench/lib/settings.mjs checks the values.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -20,34 +21,12 @@ import { describeFailure, invoke, stopStarting } from './lib/proc.mjs';
 import { markdownReport, textTable } from './lib/report.mjs';
 import { buildRows } from './lib/rows.mjs';
 import { crunWrapperArgv, deleteIfLeft, makeRuntimes, sweep } from './lib/runtimes.mjs';
+import { readSettings } from './lib/settings.mjs';
 import { snapshotHako } from './lib/snapshot.mjs';
 import { measureWasm } from './lib/wasm.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
-
-function settings() {
-  const int = (name, fallback) => {
-    const value = Number.parseInt(process.env[name] ?? '', 10);
-    return Number.isInteger(value) && value > 0 ? value : fallback;
-  };
-  const list = (name, fallback) => (process.env[name] ?? fallback).split(',').map((s) => s.trim())
-    .filter(Boolean);
-  const rounds = int('BENCH_ROUNDS', 30);
-  return {
-    rounds,
-    execRounds: int('BENCH_EXEC_ROUNDS', rounds),
-    wasmRounds: int('BENCH_WASM_ROUNDS', 20),
-    warmup: Number.parseInt(process.env.BENCH_WARMUP ?? '2', 10) || 0,
-    concurrency: list('BENCH_CONCURRENCY', '20,50').map(Number).filter((n) => n > 0),
-    concurrentReps: int('BENCH_CONCURRENT_REPS', 3),
-    runtimes: list('BENCH_RUNTIMES', 'runc,crun,hako'),
-    only: list('BENCH_ONLY', 'a,b,c,d,e,f,g'),
-    hako: resolve(repo, process.env.BENCH_HAKO ?? 'bin/hako'),
-    hakoCopy: process.env.BENCH_HAKO_COPY !== '0',
-    out: resolve(repo, process.env.BENCH_OUT ?? 'bench/results'),
-  };
-}
 
 /** The two environments of the runtime invocations: NODE_EXTRA_CA_CERTS unset, and set. */
 function variants() {
@@ -73,7 +52,7 @@ async function main() {
     console.error('bench: run as root (the runtimes create namespaces, mounts and cgroups)');
     return 2;
   }
-  const config = settings();
+  const config = readSettings(process.env, repo);
   const layout = cgroupLayout();
   const scratch = mkdtempSync(join(os.tmpdir(), 'hako-bench-'));
   const hakoBin = config.hakoCopy && existsSync(config.hako)
