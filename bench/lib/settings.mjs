@@ -15,6 +15,7 @@ const RUNTIME_NAMES = ['runc', 'crun', 'hako'];
  */
 export function readSettings(env, repo) {
   const rounds = positive(env, 'BENCH_ROUNDS', 30);
+  const baseline = env.BENCH_HAKO_BASELINE?.trim();
   return {
     rounds,
     execRounds: positive(env, 'BENCH_EXEC_ROUNDS', rounds),
@@ -26,6 +27,7 @@ export function readSettings(env, repo) {
     only: known(env, 'BENCH_ONLY', MEASURE_LETTERS),
     hako: resolve(repo, env.BENCH_HAKO ?? 'bin/hako'),
     hakoCopy: env.BENCH_HAKO_COPY !== '0',
+    baseline: baseline ? resolve(repo, baseline) : undefined,
     out: resolve(repo, env.BENCH_OUT ?? 'bench/results'),
   };
 }

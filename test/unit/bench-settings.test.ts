@@ -7,13 +7,13 @@ import { MEASURE_LETTERS, readSettings } from '../../bench/lib/settings.mjs';
 const REPO = '/checkout';
 
 describe('bench settings', () => {
-  it('defaults to every measurement and 30 rounds', () => {
+  it('defaults to every measurement, 30 rounds and no baseline', () => {
     const config = readSettings({}, REPO);
     expect(config.only).toEqual(MEASURE_LETTERS);
     expect(config).toMatchObject({
       rounds: 30, execRounds: 30, wasmRounds: 20, warmup: 2, concurrency: [20, 50],
       runtimes: ['runc', 'crun', 'hako'], hako: '/checkout/bin/hako', hakoCopy: true,
-      out: '/checkout/bench/results',
+      baseline: undefined, out: '/checkout/bench/results',
     });
   });
 
@@ -23,6 +23,14 @@ describe('bench settings', () => {
     expect(config.rounds).toBe(10);
     expect(config.execRounds).toBe(10);
     expect(config.wasmRounds).toBe(20);
+  });
+
+  it('resolves BENCH_HAKO_BASELINE against the checkout, and keeps an absolute path', () => {
+    expect(readSettings({ BENCH_HAKO_BASELINE: '../old/bin/hako' }, REPO).baseline)
+      .toBe('/old/bin/hako');
+    expect(readSettings({ BENCH_HAKO_BASELINE: '/tmp/h/bin/hako' }, REPO).baseline)
+      .toBe('/tmp/h/bin/hako');
+    expect(readSettings({ BENCH_HAKO_BASELINE: ' ' }, REPO).baseline).toBeUndefined();
   });
 
   it('refuses a measurement or runtime it does not know, naming the variable', () => {
