@@ -4,12 +4,15 @@
 //   BENCH_CONCURRENCY=20,50 BENCH_CONCURRENT_REPS=3 BENCH_RUNTIMES=runc,crun,hako
 //   BENCH_ONLY=a,b,c,d,e,f,g BENCH_HAKO=bin/hako BENCH_OUT=bench/results
 //   BENCH_HAKO_COPY=1: run a copy of bin/ and dist/ taken at start (0: the checkout itself)
+//   BENCH_HAKO_BASELINE=<launcher of another hako build>: measured as one more runtime
 //   BENCH_RUNC, BENCH_CRUN: paths of the reference runtimes.
+// Paths are relative to the repository; bench/lib/settings.mjs checks the values.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { BASELINE, describeBaseline } from './lib/baseline.mjs';
 import { CGROUP_PARENT, prepareBundles, removeBundle, writeBundle } from './lib/bundles.mjs';
 import { svgChart } from './lib/chart.mjs';
 import { measureConcurrent } from './lib/concurrent.mjs';
@@ -20,34 +23,12 @@ import { describeFailure, invoke, stopStarting } from './lib/proc.mjs';
 import { markdownReport, textTable } from './lib/report.mjs';
 import { buildRows } from './lib/rows.mjs';
 import { crunWrapperArgv, deleteIfLeft, makeRuntimes, sweep } from './lib/runtimes.mjs';
+import { readSettings } from './lib/settings.mjs';
 import { snapshotHako } from './lib/snapshot.mjs';
 import { measureWasm } from './lib/wasm.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
-
-function settings() {
-  const int = (name, fallback) => {
-    const value = Number.parseInt(process.env[name] ?? '', 10);
-    return Number.isInteger(value) && value > 0 ? value : fallback;
-  };
-  const list = (name, fallback) => (process.env[name] ?? fallback).split(',').map((s) => s.trim())
-    .filter(Boolean);
-  const rounds = int('BENCH_ROUNDS', 30);
-  return {
-    rounds,
-    execRounds: int('BENCH_EXEC_ROUNDS', rounds),
-    wasmRounds: int('BENCH_WASM_ROUNDS', 20),
-    warmup: Number.parseInt(process.env.BENCH_WARMUP ?? '2', 10) || 0,
-    concurrency: list('BENCH_CONCURRENCY', '20,50').map(Number).filter((n) => n > 0),
-    concurrentReps: int('BENCH_CONCURRENT_REPS', 3),
-    runtimes: list('BENCH_RUNTIMES', 'runc,crun,hako'),
-    only: list('BENCH_ONLY', 'a,b,c,d,e,f,g'),
-    hako: resolve(repo, process.env.BENCH_HAKO ?? 'bin/hako'),
-    hakoCopy: process.env.BENCH_HAKO_COPY !== '0',
-    out: resolve(repo, process.env.BENCH_OUT ?? 'bench/results'),
-  };
-}
 
 /** The two environments of the runtime invocations: NODE_EXTRA_CA_CERTS unset, and set. */
 function variants() {
@@ -73,17 +54,24 @@ async function main() {
     console.error('bench: run as root (the runtimes create namespaces, mounts and cgroups)');
     return 2;
   }
-  const config = settings();
+  const config = readSettings(process.env, repo);
+  const baseline = config.baseline ? describeBaseline(config.baseline) : undefined;
   const layout = cgroupLayout();
   const scratch = mkdtempSync(join(os.tmpdir(), 'hako-bench-'));
+  const copied = ', run from a copy of bin/ and dist/ taken at start';
   const hakoBin = config.hakoCopy && existsSync(config.hako)
-    ? snapshotHako(config.hako, scratch) : config.hako;
-  const runtimes = makeRuntimes({ scratch, layout, hakoBin, only: config.runtimes });
+    ? snapshotHako(config.hako, scratch, 'hako') : config.hako;
+  // The baseline is copied as hako is, so both builds start from the same kind of place.
+  const baselineBin = baseline && config.hakoCopy
+    ? snapshotHako(baseline.bin, scratch, BASELINE) : baseline?.bin;
+  const runtimes = makeRuntimes({
+    scratch, layout, hakoBin, only: config.runtimes,
+    baseline: baseline && { bin: baselineBin, label: baseline.label },
+  });
   const hako = runtimes.find((r) => r.name === 'hako');
-  if (hako?.bin) {
-    hako.where = relative(repo, config.hako) +
-      (hakoBin === config.hako ? '' : ', run from a copy of bin/ and dist/ taken at start');
-  }
+  if (hako?.bin) hako.where = relative(repo, config.hako) + (hakoBin === config.hako ? '' : copied);
+  const base = runtimes.find((r) => r.name === BASELINE);
+  if (base) base.where = baseline.bin + (baselineBin === baseline.bin ? '' : copied);
   const loadAtStart = os.loadavg();
   const ctx = {
     ...config, layout, scratch, runtimes, variants: variants(), bundles: undefined,
@@ -133,12 +121,16 @@ async function main() {
   const rows = buildRows({
     results, variants: ctx.variants, runtimes, concurrency: config.concurrency,
   }).filter((row) => config.only.includes(row.key[0]));
-  const machine = describeMachine({ layout, runtimes, loadAtStart });
+  const machine = describeMachine({
+    layout, runtimes, loadAtStart, hakoDir: dirname(config.hako),
+    baselineDir: baseline && dirname(baseline.bin),
+  });
   const report = markdownReport({
     machine, rows, extras,
     config: { ...config, templateSource: ctx.bundles.source, cgroupParent: CGROUP_PARENT },
   });
-  const chart = svgChart(rows, `hako vs runc and crun, ${machine.date.slice(0, 10)}`);
+  const against = base ? `runc, crun and ${base.label}` : 'runc and crun';
+  const chart = svgChart(rows, `hako vs ${against}, ${machine.date.slice(0, 10)}`);
   writeResults(config.out, machine.date, report, chart);
 
   console.log(textTable(rows));

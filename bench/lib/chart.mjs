@@ -1,10 +1,13 @@
 // A horizontal bar chart of the timing rows as hand-written SVG. The rows span three orders of
 // magnitude (an exec against 50 concurrent runs), so the axis is logarithmic.
-import { orderedRows } from './report.mjs';
-import { COLUMNS, ms } from './rows.mjs';
+import { BASELINE } from './baseline.mjs';
+import { columnsOfRows, orderedRows } from './report.mjs';
+import { ms } from './rows.mjs';
 import { BARE } from './wasm.mjs';
 
-const COLORS = { runc: '#4e79a7', crun: '#59a14f', hako: '#e15759', [BARE]: '#9c755f' };
+const COLORS = {
+  runc: '#4e79a7', crun: '#59a14f', hako: '#e15759', [BASELINE]: '#f1a340', [BARE]: '#9c755f',
+};
 const BAR = 13;
 const GAP = 3;
 const GROUP_GAP = 14;
@@ -59,9 +62,7 @@ export function svgChart(rows, title) {
     axis.push(`<line x1="${px}" y1="${TOP - 6}" x2="${px}" y2="${y}" stroke="#ddd"/>`);
     axis.push(text(Number(px), y + 14, v >= 1000 ? `${v / 1000} s` : `${v} ms`, 'middle', 10));
   }
-  const legend = Object.entries(COLORS).map(([name, color], i) =>
-    `<rect x="${LEFT + i * 110}" y="30" width="12" height="12" fill="${color}"/>` +
-    text(LEFT + i * 110 + 16, 40, name === BARE ? 'node:wasi bare' : name, 'start', 11));
+  const legend = legendOf([...columnsOfRows(rows), { name: BARE, label: 'node:wasi bare' }]);
 
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
@@ -77,12 +78,24 @@ export function svgChart(rows, title) {
   ].join('\n');
 }
 
+/** One swatch per column, each as wide as its label needs (the baseline's names its commit). */
+function legendOf(columns) {
+  const parts = [];
+  let x = LEFT;
+  for (const { name, label } of columns) {
+    parts.push(`<rect x="${x}" y="30" width="12" height="12" fill="${COLORS[name]}"/>` +
+      text(x + 16, 40, label, 'start', 11));
+    x += Math.max(80, 16 + label.length * 6.5 + 14);
+  }
+  return parts;
+}
+
 function barsOf(row) {
   const bars = [];
   if (row.reference?.cell.summary) {
     bars.push({ name: BARE, value: row.reference.cell.summary.median });
   }
-  for (const name of COLUMNS) {
+  for (const { name } of row.columns) {
     const cell = row.cells[name];
     if (cell.summary) bars.push({ name, value: cell.summary.median });
     else if (!/^(n\/a|not installed|not measured)/.test(cell.text)) {

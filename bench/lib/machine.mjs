@@ -14,7 +14,8 @@ export function cgroupLayout() {
   return 'v1';
 }
 
-export function describeMachine({ layout, runtimes, loadAtStart }) {
+/** `hakoDir` and `baselineDir`: where the launchers under test are, to name their commits. */
+export function describeMachine({ layout, runtimes, loadAtStart, hakoDir, baselineDir }) {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const cpu = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   const controllers = layout === 'v2'
@@ -31,10 +32,13 @@ export function describeMachine({ layout, runtimes, loadAtStart }) {
     cgroups: layout === 'v2' ? `cgroup v2 (controllers: ${controllers})`
       : `${layout}: v1 controllers (${controllers})` +
         (layout === 'hybrid' ? ', empty cgroup2 on /sys/fs/cgroup/unified' : ''),
-    runtimes: runtimes.map((r) => ({ name: r.name, version: r.version, bin: r.where ?? r.bin })),
+    runtimes: runtimes.map((r) => ({
+      name: r.label ?? r.name, version: r.version, bin: r.where ?? r.bin,
+    })),
     load: `${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at start, ` +
       `${os.loadavg().map((l) => l.toFixed(2)).join(', ')} at the end (1, 5, 15 min)`,
-    hakoCommit: gitCommit(),
+    hakoCommit: gitCommit(hakoDir ?? process.cwd()),
+    baselineCommit: baselineDir ? gitCommit(baselineDir) : undefined,
   };
 }
 
@@ -46,14 +50,23 @@ function osName() {
   }
 }
 
-function gitCommit() {
+/** "abc1234", with " (work tree modified)" when tracked files differ from it; else 'unknown'. */
+export function gitCommit(dir) {
+  const head = gitHead(dir);
+  if (!head) return 'unknown';
+  return `${head.commit}${head.modified ? ' (work tree modified)' : ''}`;
+}
+
+/** { commit, modified } of the git checkout holding `dir`, or undefined outside one. */
+export function gitHead(dir) {
   try {
-    const run = (args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+    const run = (args) => execFileSync('git', ['-C', dir, ...args],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = run(['rev-parse', '--short', 'HEAD']);
     const modified = run(['status', '--porcelain', '--untracked-files=no']) !== '';
-    const dirty = modified ? ' (work tree modified)' : '';
-    return `${run(['rev-parse', '--short', 'HEAD'])}${dirty}`;
+    return { commit, modified };
   } catch {
-    return 'unknown';
+    return undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 // The markdown report and the plain-text table printed at the end of a run.
+import { BASELINE } from './baseline.mjs';
 import { COLUMNS, mb, ms } from './rows.mjs';
 import { summarize } from './stats.mjs';
 import { BARE } from './wasm.mjs';
@@ -27,23 +28,41 @@ function cellText(row, name) {
   return row.cells[name].text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
+/** The runtime columns of the rows ([{ name, label }]), the same in every row of a run. */
+export function columnsOfRows(rows) {
+  return rows[0]?.columns ?? COLUMNS.map((name) => ({ name, label: name }));
+}
+
+function hasBaseline(rows) {
+  return columnsOfRows(rows).some((c) => c.name === BASELINE);
+}
+
 export function markdownTable(rows) {
-  const head = ['measurement', 'NODE_EXTRA_CA_CERTS', ...COLUMNS, 'hako / runc', 'target'];
+  const columns = columnsOfRows(rows);
+  const baseline = hasBaseline(rows);
+  const head = ['measurement', 'NODE_EXTRA_CA_CERTS', ...columns.map((c) => c.label),
+    'hako / runc', ...(baseline ? ['hako / baseline'] : []), 'target'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const row of orderedRows(rows)) {
     lines.push(`| ${[row.label, VARIANT_TEXT[row.variant] ?? row.variant,
-      ...COLUMNS.map((n) => cellText(row, n)), ratioCell(row), row.target.text].join(' | ')} |`);
+      ...columns.map((c) => cellText(row, c.name)), ratioCell(row),
+      ...(baseline ? [row.baselineText] : []), row.target.text].join(' | ')} |`);
   }
   return lines.join('\n');
 }
 
 /** The table for the terminal: one block per row, so long cells do not wrap into a mess. */
 export function textTable(rows) {
+  const columns = columnsOfRows(rows);
+  const width = Math.max(6, ...columns.map((c) => c.label.length));
   const out = [];
   for (const row of orderedRows(rows)) {
     out.push(`${row.label} [NODE_EXTRA_CA_CERTS ${row.variant}]`);
-    for (const name of COLUMNS) out.push(`    ${name.padEnd(6)} ${row.cells[name].text}`);
-    out.push(`    ${'ratio'.padEnd(6)} ${ratioCell(row)}   target ${row.target.text}`);
+    for (const c of columns) out.push(`    ${c.label.padEnd(width)} ${row.cells[c.name].text}`);
+    out.push(`    ${'ratio'.padEnd(width)} ${ratioCell(row)}   target ${row.target.text}`);
+    if (row.baselineText) {
+      out.push(`    ${'hako / baseline'.padEnd(width)} ${row.baselineText}`);
+    }
   }
   return out.join('\n');
 }
@@ -53,7 +72,8 @@ export function markdownReport({ machine, rows, config, extras }) {
   const lines = [
     '# hako benchmark',
     '',
-    `Run ${m.date} by \`npm run bench\` (bench/run.mjs), hako at commit ${m.hakoCommit}.`,
+    `Run ${m.date} by \`npm run bench\` (bench/run.mjs), hako at commit ${m.hakoCommit}` +
+      (m.baselineCommit ? `, baseline hako at commit ${m.baselineCommit}.` : '.'),
     '',
     '## Machine',
     '',
@@ -74,6 +94,7 @@ export function markdownReport({ machine, rows, config, extras }) {
     '',
     '![timings](latest.svg)',
     '',
+    ...baselineNotes(rows),
     ...caNotes(rows, extras),
     ...methodNotes(config, extras),
     ...breakdownNotes(rows),
@@ -81,6 +102,25 @@ export function markdownReport({ machine, rows, config, extras }) {
     ...errorNotes(rows, extras),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** hako minus the baseline build, per timing row: what an A/B of two builds is read from. */
+export function baselineNotes(rows) {
+  const column = columnsOfRows(rows).find((c) => c.name === BASELINE);
+  if (!column) return [];
+  const lines = ['## hako against the baseline', '',
+    `hako minus ${column.label}, both timed in the same interleaved rounds: median (and`,
+    'minimum, which is less sensitive to other jobs on the machine), and the ratio of the medians:',
+    ''];
+  for (const row of orderedRows(rows).filter((r) => r.kind === 'timing')) {
+    const hako = row.cells.hako.summary;
+    const base = row.cells[BASELINE].summary;
+    if (!hako || !base) continue;
+    lines.push(`- ${row.label}, CA ${row.variant}: ${signed(hako.median - base.median)}` +
+      ` (${signed(hako.min - base.min)}), ${row.baselineText}`);
+  }
+  lines.push('');
+  return lines;
 }
 
 function caNotes(rows) {
@@ -91,12 +131,12 @@ function caNotes(rows) {
     const unset = rows.find((r) => r.key === key && r.variant === 'unset');
     const set = rows.find((r) => r.key === key && r.variant === 'set');
     if (!unset || !set) continue;
-    const names = [...COLUMNS, ...(unset.reference ? [BARE] : [])];
-    const diffs = names.map((name) => {
+    const columns = [...unset.columns, ...(unset.reference ? [{ name: BARE, label: BARE }] : [])];
+    const diffs = columns.map(({ name, label }) => {
       const a = name === BARE ? unset.reference.cell.summary : unset.cells[name].summary;
       const b = name === BARE ? set.reference.cell.summary : set.cells[name].summary;
       if (!a || !b) return undefined;
-      return `${name} ${signed(b.median - a.median)} (${signed(b.min - a.min)})`;
+      return `${label} ${signed(b.median - a.median)} (${signed(b.min - a.min)})`;
     }).filter(Boolean);
     if (diffs.length > 0) lines.push(`- ${unset.label}: ${diffs.join(', ')}`);
   }
@@ -123,6 +163,10 @@ function methodNotes(config, extras) {
     `  each after ${config.warmup} uncounted warm-up rounds; f repeated ${config.concurrentReps}`,
     '  times. Round i visits the runtimes in an order rotated by i and alternates the',
     '  NODE_EXTRA_CA_CERTS variants, so drift on the shared machine spreads over all columns.',
+    ...(config.baseline ? [
+      `- Baseline: a second hako build (BENCH_HAKO_BASELINE=${config.baseline}), one more`,
+      '  runtime in every measurement (the memory ones too), visited in the same rounds.',
+    ] : []),
     '- Bundles: one busybox-static rootfs (scripts/make-rootfs.mjs), read-only and shared; a',
     `  config.json per container from \`${config.templateSource} spec\` with terminal false,`,
     `  the args of the measurement and linux.cgroupsPath /${config.cgroupParent}/<id>.`,
@@ -152,12 +196,12 @@ function methodNotes(config, extras) {
 function breakdownNotes(rows) {
   const lines = ['## Steps', ''];
   for (const row of orderedRows(rows).filter((r) => r.key === 'a' || r.key === 'b')) {
-    const parts = COLUMNS.map((name) => {
+    const parts = row.columns.map(({ name, label }) => {
       const cell = row.cells[name];
       if (!cell.parts) return undefined;
       const steps = Object.entries(cell.parts)
         .map(([step, samples]) => `${step} ${ms(summarize(samples).median)}`);
-      return `${name}: ${steps.join(', ')}`;
+      return `${label}: ${steps.join(', ')}`;
     }).filter(Boolean);
     if (parts.length) lines.push(`- ${row.label}, CA ${row.variant}: ${parts.join('; ')}`);
   }
@@ -168,19 +212,19 @@ function breakdownNotes(rows) {
 function memoryNotes(rows) {
   const lines = ['## Memory details', ''];
   for (const row of orderedRows(rows).filter((r) => r.key === 'd')) {
-    for (const name of COLUMNS) {
+    for (const { name, label } of row.columns) {
       for (const b of row.cells[name].detail?.below ?? []) {
-        lines.push(`- d, ${name}, CA ${row.variant}, ${b.mb} MB: ${b.why}`);
+        lines.push(`- d, ${label}, CA ${row.variant}, ${b.mb} MB: ${b.why}`);
       }
     }
   }
   for (const row of orderedRows(rows).filter((r) => r.key === 'e')) {
-    for (const name of COLUMNS) {
+    for (const { name, label } of row.columns) {
       const detail = row.cells[name].detail;
       if (!detail) continue;
       const procs = detail.processes.map((p) => `${p.name} ${mb(p.rssKb)}`).join(', ');
       const samples = detail.samplesKb.map((kb) => mb(kb)).join(', ');
-      lines.push(`- e, ${name}, CA ${row.variant}: containers ${samples}; the last: ${procs}`);
+      lines.push(`- e, ${label}, CA ${row.variant}: containers ${samples}; the last: ${procs}`);
     }
   }
   lines.push('');
@@ -190,10 +234,11 @@ function memoryNotes(rows) {
 function errorNotes(rows, extras) {
   const lines = [];
   for (const row of orderedRows(rows)) {
-    for (const name of COLUMNS) {
+    for (const { name, label } of row.columns) {
       const cell = row.cells[name];
       if (cell.summary && cell.error) {
-        lines.push(`- ${row.label}, ${name}, CA ${row.variant}: some rounds failed: ${cell.error}`);
+        const where = `${row.label}, ${label}, CA ${row.variant}`;
+        lines.push(`- ${where}: some rounds failed: ${cell.error}`);
       }
     }
   }

@@ -1,25 +1,39 @@
 // Turns raw results into the rows of the report: one row per measurement and environment
-// variant, with a cell per runtime, hako's ratio to the reference and the target.
+// variant, with a cell per runtime, hako's ratio to the reference and the target, and with a
+// baseline build in the run, hako's ratio to it.
+import { BASELINE } from './baseline.mjs';
 import { BARE } from './wasm.mjs';
 import { summarize } from './stats.mjs';
 
 export const COLUMNS = ['runc', 'crun', 'hako'];
 
+/**
+ * The report's runtime columns, [{ name, label }]: runc, crun and hako always (a cell says when
+ * one is missing), then the baseline build when the run has one.
+ */
+export function columnsOf(runtimes) {
+  const columns = COLUMNS.map((name) => ({ name, label: name }));
+  const baseline = runtimes.find((r) => r.name === BASELINE);
+  if (baseline) columns.push({ name: BASELINE, label: baseline.label ?? BASELINE });
+  return columns;
+}
+
 /** Each timing cell keeps its summary so the chart and the notes can use the numbers. */
 export function buildRows({ results, variants, runtimes, concurrency }) {
   const rows = [];
+  const columns = columnsOf(runtimes);
   for (const variant of variants) {
     const v = variant.name;
     const timing = (key, label, cells, target, reference = 'runc') =>
-      rows.push(timingRow({ key, label, variant, cells, target, reference, runtimes }));
+      rows.push(timingRow({ key, label, variant, cells, target, reference, runtimes, columns }));
     timing('a', `a. create + start + delete \`true\``, results.lifecycle?.[v],
       { max: 1.0, text: '≤ 1.0x runc' });
     timing('b', 'b. run `echo hi` to exit + delete', results.run?.[v],
       { max: 1.0, text: '≤ 1.0x runc (lifecycle)' });
     timing('c', 'c. exec `true` into a running container', results.exec?.[v],
       { max: 1.0, text: '≤ 1.0x runc' });
-    rows.push(floorRow(variant, results.floor?.[v], runtimes));
-    rows.push(rssRow(variant, results.rss?.[v], runtimes));
+    rows.push(floorRow(variant, results.floor?.[v], runtimes, columns));
+    rows.push(rssRow(variant, results.rss?.[v], runtimes, columns));
     for (const n of concurrency) {
       const target = n === Math.max(...concurrency) ? { max: 1.0, text: '≤ runc wall time' }
         : { text: '—' };
@@ -29,12 +43,13 @@ export function buildRows({ results, variants, runtimes, concurrency }) {
     timing('g', 'g. wasm hello, `run` to exit', results.wasm?.[v],
       { max: 1.3, text: '≤ 1.3x bare node:wasi' }, BARE);
   }
+  for (const row of rows) compareBaseline(row);
   return rows;
 }
 
-function timingRow({ key, label, variant, cells, target, reference, runtimes }) {
-  const row = { key, label, variant: variant.name, kind: 'timing', cells: {}, target };
-  for (const name of COLUMNS) row.cells[name] = timingCell(cells?.[name], name, runtimes, key);
+function timingRow({ key, label, variant, cells, target, reference, runtimes, columns }) {
+  const row = { key, label, variant: variant.name, kind: 'timing', columns, cells: {}, target };
+  for (const { name } of columns) row.cells[name] = timingCell(cells?.[name], name, runtimes, key);
   if (reference === BARE) {
     row.reference = { name: BARE, cell: timingCell(cells?.[BARE], BARE, runtimes, key) };
   }
@@ -47,7 +62,7 @@ function timingRow({ key, label, variant, cells, target, reference, runtimes }) 
 function timingCell(cell, name, runtimes, key) {
   const runtime = runtimes.find((r) => r.name === name);
   if (runtime?.broken) return { text: runtime.broken };
-  if (key === 'g' && name !== 'hako' && name !== BARE && !cell) {
+  if (key === 'g' && ![BARE, 'hako', BASELINE].includes(name) && !cell) {
     return { text: 'n/a: no wasm handler' };
   }
   if (!cell) return { text: 'not measured' };
@@ -66,12 +81,12 @@ function timingCell(cell, name, runtimes, key) {
   };
 }
 
-function floorRow(variant, cells, runtimes) {
+function floorRow(variant, cells, runtimes, columns) {
   const row = {
     key: 'd', label: 'd. memory floor: smallest limit where `echo work` works',
-    variant: variant.name, kind: 'floor', cells: {}, target: { max: 1, text: '1 MB' },
+    variant: variant.name, kind: 'floor', columns, cells: {}, target: { max: 1, text: '1 MB' },
   };
-  for (const name of COLUMNS) {
+  for (const { name } of columns) {
     const runtime = runtimes.find((r) => r.name === name);
     const cell = cells?.[name];
     if (runtime?.broken) row.cells[name] = { text: runtime.broken };
@@ -85,12 +100,12 @@ function floorRow(variant, cells, runtimes) {
   return row;
 }
 
-function rssRow(variant, cells, runtimes) {
+function rssRow(variant, cells, runtimes, columns) {
   const row = {
     key: 'e', label: 'e. RSS of a created, not started container (init + runtime helpers)',
-    variant: variant.name, kind: 'rss', cells: {}, target: { max: 1, text: '≤ 1 MB' },
+    variant: variant.name, kind: 'rss', columns, cells: {}, target: { max: 1, text: '≤ 1 MB' },
   };
-  for (const name of COLUMNS) {
+  for (const { name } of columns) {
     const runtime = runtimes.find((r) => r.name === name);
     const cell = cells?.[name];
     if (runtime?.broken) row.cells[name] = { text: runtime.broken };
@@ -119,6 +134,20 @@ function finishRatio(row, ratio, reference, absolute) {
   const measured = absolute ?? ratio;
   if (row.target.max === undefined || measured === undefined) return;
   row.met = measured <= row.target.max + 1e-9;
+}
+
+/**
+ * hako over the baseline build: medians for timings, values for the memory rows. Without a
+ * baseline in the run the row gets no such fields; with one, '—' when either side has no number.
+ */
+function compareBaseline(row) {
+  const baseline = row.cells[BASELINE];
+  if (!baseline) return;
+  const number = (cell) => cell.summary?.median ?? cell.value;
+  const hako = number(row.cells.hako);
+  const base = number(baseline);
+  row.baselineRatio = hako !== undefined && base ? hako / base : undefined;
+  row.baselineText = row.baselineRatio === undefined ? '—' : `${row.baselineRatio.toFixed(2)}x`;
 }
 
 export function ms(value) {

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { BASELINE } from './baseline.mjs';
 import { invoke } from './proc.mjs';
 
 /**
@@ -14,30 +15,37 @@ import { invoke } from './proc.mjs';
 const CRUN_WRAPPER = 'mount -t cgroup2 none /sys/fs/cgroup && exec "$0" "$@"';
 
 /**
- * Builds the runtimes. `layout` is 'v1', 'hybrid' or 'v2'; `only` optionally limits the names.
- * Each runtime: { name, bin, root, version (first line), versionText, argv(args), wrapped,
- * live: Set of container ids, broken?: why it cannot be measured }.
+ * Builds the runtimes. `layout` is 'v1', 'hybrid' or 'v2'; `only` optionally limits the names;
+ * `baseline` ({ bin, label }) adds a second hako, whatever `only` says. Each runtime: { name,
+ * label, bin, root, version (first line), versionText, argv(args), wrapped, live: Set of
+ * container ids, broken?: why it cannot be measured }.
  */
-export function makeRuntimes({ scratch, layout, hakoBin, only }) {
+export function makeRuntimes({ scratch, layout, hakoBin, only, baseline }) {
   const specs = [
     { name: 'runc', bin: findBinary(process.env.BENCH_RUNC, ['/usr/sbin/runc', '/usr/bin/runc']) },
     { name: 'crun', bin: findBinary(process.env.BENCH_CRUN, ['/usr/bin/crun', '/usr/sbin/crun']) },
     { name: 'hako', bin: existsSync(hakoBin) ? hakoBin : undefined },
-  ];
+  ].filter((s) => !only || only.includes(s.name));
+  if (baseline) specs.push({ name: BASELINE, label: baseline.label, bin: baseline.bin });
   return specs
-    .filter((s) => !only || only.includes(s.name))
     .map((s) => {
       const root = join(scratch, `root-${s.name}`);
       mkdirSync(root, { recursive: true });
       const wrapped = s.name === 'crun' && layout !== 'v2';
       const versionText = version(s.bin);
       const runtime = {
-        ...s, root, wrapped, live: new Set(), version: versionText.split('\n')[0], versionText,
+        label: s.name, ...s, root, wrapped, live: new Set(), version: versionText.split('\n')[0],
+        versionText,
       };
       runtime.argv = (args) => commandLine(runtime, args);
       if (!s.bin) runtime.broken = 'not installed';
       return runtime;
     });
+}
+
+/** hako under test or the baseline build: the runtimes with hako's wasm handler. */
+export function isHako(runtime) {
+  return runtime.name === 'hako' || runtime.name === BASELINE;
 }
 
 function commandLine(runtime, args) {

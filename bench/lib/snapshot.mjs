@@ -5,12 +5,12 @@ import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /**
- * Copies `<repo>/bin/hako` and `<repo>/dist` under `scratch` and returns the copied launcher.
- * node_modules is linked, not copied: the bundle leaves koffi, wabt and jco external.
+ * Copies `<repo>/bin/hako` and `<repo>/dist` to `<scratch>/<name>` and returns the copied
+ * launcher. node_modules is linked, not copied: the bundle leaves koffi, wabt and jco external.
  */
-export function snapshotHako(launcher, scratch) {
+export function snapshotHako(launcher, scratch, name) {
   const home = resolve(dirname(launcher), '..');
-  const copy = join(scratch, 'hako');
+  const copy = join(scratch, name);
   mkdirSync(join(copy, 'bin'), { recursive: true });
   cpSync(launcher, join(copy, 'bin', 'hako'));
   cpSync(join(home, 'dist'), join(copy, 'dist'), { recursive: true });

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describeFailure, invoke, must } from './proc.mjs';
-import { deleteIfLeft } from './runtimes.mjs';
+import { deleteIfLeft, isHako } from './runtimes.mjs';
 import { removeBundle, writeBundle } from './bundles.mjs';
 import { containerId, interleave } from './lifecycle.mjs';
 
@@ -32,7 +32,7 @@ export async function buildHelloWasm(rootfs) {
 
 /** Whether a runtime has a wasm handler at all; hako's is probed by the measurement itself. */
 export function wasmCapable(runtime) {
-  if (runtime.name === 'hako') return true;
+  if (isHako(runtime)) return true;
   return runtime.name === 'crun' && /\+WASM/.test(runtime.versionText);
 }
 
