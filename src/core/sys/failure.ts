@@ -2,6 +2,7 @@
  * Turning a failed call into the one line a user reads: the operation, its object, the errno
  * text and name, e.g. `mount proc on /proc: operation not permitted (EPERM)`.
  */
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
 import { HakoError } from '../errors.js';
@@ -19,6 +20,27 @@ const PREFERRED_TEXT: ReadonlyMap<string, string> = new Map([
   ['EOPNOTSUPP', 'operation not supported'],
 ]);
 
+// Errnos libuv has no entry for, worded as Go's syscall package words them (as runc prints).
+const MISSING_FROM_LIBUV: ReadonlyMap<string, string> = new Map([
+  ['EBADMSG', 'bad message'],
+  ['ECHILD', 'no child processes'],
+  ['EDEADLK', 'resource deadlock avoided'],
+  ['EDOM', 'numerical argument out of domain'],
+  ['EDQUOT', 'disk quota exceeded'],
+  ['EIDRM', 'identifier removed'],
+  ['EINPROGRESS', 'operation now in progress'],
+  ['EMULTIHOP', 'multihop attempted'],
+  ['ENETRESET', 'network dropped connection on reset'],
+  ['ENOEXEC', 'exec format error'],
+  ['ENOLCK', 'no locks available'],
+  ['ENOLINK', 'link has been severed'],
+  ['ENOMSG', 'no message of desired type'],
+  ['ENOSR', 'out of streams resources'],
+  ['ENOSTR', 'device not a stream'],
+  ['ESTALE', 'stale NFS file handle'],
+  ['ETIME', 'timer expired'],
+]);
+
 let errorMap: Map<number, [string, string]> | undefined;
 
 /**
@@ -27,7 +49,13 @@ let errorMap: Map<number, [string, string]> | undefined;
  * one node binary, so the start-up snapshot may hold it.
  */
 export function systemError(errno: number): [code: string, text: string] | undefined {
-  errorMap ??= getSystemErrorMap();
+  if (errorMap === undefined) {
+    errorMap = getSystemErrorMap();
+    for (const [code, value] of Object.entries(osConstants.errno)) {
+      const text = MISSING_FROM_LIBUV.get(code);
+      if (text !== undefined && !errorMap.has(-value)) errorMap.set(-value, [code, text]);
+    }
+  }
   return errorMap.get(-errno);
 }
 
