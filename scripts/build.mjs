@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 import { spawnSync } from 'node:child_process';
 
-import { buildAgent } from '../native/build.mjs';
+import { buildNative } from '../native/build.mjs';
 
 /**
  * `node --build-snapshot`. Node says it has not verified child_process in snapshots;
@@ -38,7 +38,7 @@ for (const name of readdirSync(dist)) {
 }
 
 try {
-  buildAgent(dist);
+  buildNative(dist);
 } catch (err) {
   console.error(`hako build: ${err.message}`);
   process.exit(1);

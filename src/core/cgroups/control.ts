@@ -129,6 +129,18 @@ export function isFrozen(handle: CgroupHandle): boolean {
   return v2Frozen(target.dir) === true;
 }
 
+/**
+ * isFrozen as a line to look for in a file, for a reader that is not hako's Node code (the
+ * launcher's `state`): the file holds exactly this line when the cgroup is frozen.
+ */
+export function frozenLine(handle: CgroupHandle): { file: string; line: string } | undefined {
+  const target = freezeTarget(handle);
+  if (target === undefined) return undefined;
+  return target.v1
+    ? { file: join(target.dir, 'freezer.state'), line: 'FROZEN' }
+    : { file: join(target.dir, 'cgroup.events'), line: 'frozen 1' };
+}
+
 /** The directory whose cgroup.procs stands for the container. */
 export function primaryDir(handle: CgroupHandle): string {
   if (handle.kind === 'v2' && handle.v2 !== undefined) return handle.v2;

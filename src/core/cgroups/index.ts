@@ -1,7 +1,7 @@
 /** hako's cgroup manager: cgroupfs for v1, hybrid and v2 hierarchies. */
 export { createCgroup, updateResources } from './create.js';
 export {
-  freeze, isFrozen, joinCgroup, joinCgroupInBackground, killAll, listPids, thaw,
+  freeze, frozenLine, isFrozen, joinCgroup, joinCgroupInBackground, killAll, listPids, thaw,
 } from './control.js';
 export { cpuMax, cpuSharesToWeight, blkioWeightToIoWeight, memorySwapToV2 } from './convert.js';
 export { CgroupFileError } from './files.js';
@@ -9,7 +9,7 @@ export { detectLayout } from './layout.js';
 export { parseCgroupsPath, parseProcCgroup, resolveCgroupDirs } from './paths.js';
 export type { CgroupDirs, CgroupsPath, ProcCgroup } from './paths.js';
 export { primeCgroupMoves } from './prime.js';
-export { removeCgroup } from './remove.js';
+export { removalOrder, removeCgroup } from './remove.js';
 export { stats } from './stats.js';
 export type * from './stats-types.js';
 export type { CgroupHandle, CgroupKind, CgroupLayout, CgroupLog, CgroupOptions } from './types.js';

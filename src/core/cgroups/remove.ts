@@ -16,15 +16,10 @@ export async function removeCgroup(
   handle: CgroupHandle,
   opts: { log?: CgroupLog } = {},
 ): Promise<void> {
-  const leaves = new Set(Object.values(handle.v1));
-  if (handle.v2 !== undefined) leaves.add(handle.v2);
-  const depth = (dir: string): number => dir.split('/').length;
-  const dirs = [...new Set(handle.created)].sort((a, b) => depth(b) - depth(a));
-
   let firstError: HakoError | undefined;
-  for (const dir of dirs) {
+  for (const { dir, leaf } of removalOrder(handle)) {
     try {
-      if (leaves.has(dir)) {
+      if (leaf) {
         await removeTree(dir);
       } else if (childDirs(dir).length > 0) {
         opts.log?.debug(`cgroups: keeping ${dir}: other cgroups live in it`);
@@ -40,6 +35,19 @@ export async function removeCgroup(
     }
   }
   if (firstError !== undefined) throw firstError;
+}
+
+/**
+ * The directories removeCgroup takes away, in its order: those the handle's creation made,
+ * deepest first; `leaf` marks the container's own (removed with what is inside), the others
+ * are parents, removed only when nothing else lives in them.
+ */
+export function removalOrder(handle: CgroupHandle): { dir: string; leaf: boolean }[] {
+  const leaves = new Set(Object.values(handle.v1));
+  if (handle.v2 !== undefined) leaves.add(handle.v2);
+  const depth = (dir: string): number => dir.split('/').length;
+  const dirs = [...new Set(handle.created)].sort((a, b) => depth(b) - depth(a));
+  return dirs.map((dir) => ({ dir, leaf: leaves.has(dir) }));
 }
 
 async function removeTree(dir: string): Promise<void> {

@@ -5,6 +5,7 @@ import { type CgroupHandle, removeCgroup } from '../cgroups/index.js';
 import type { Logger } from '../log.js';
 import { isAlive } from '../state/status.js';
 import type { ContainerState } from '../state/store.js';
+import type { ExecRequest } from '../sys/sys.js';
 
 /** What `start` sends to the waiting init: kept in state.json by `create`. */
 export interface ExecPlan {
@@ -20,6 +21,20 @@ export function execPlanOf(state: ContainerState): ExecPlan {
   const handler = state.handler as { exec?: ExecPlan } | undefined;
   if (!handler?.exec) throw new Error(`state of container "${state.id}" has no process to start`);
   return handler.exec;
+}
+
+/** The EXEC request `start` sends for the plan. */
+export function execRequestOf(plan: ExecPlan): ExecRequest {
+  return {
+    path: plan.path,
+    argv: plan.argv,
+    env: plan.env,
+    closeFrom: plan.closeFrom,
+    seccomp: plan.seccomp && {
+      program: Buffer.from(plan.seccomp.program, 'base64'),
+      flags: plan.seccomp.flags,
+    },
+  };
 }
 
 export function cgroupOf(state: ContainerState): CgroupHandle {

@@ -31,6 +31,7 @@ import { writePidFile } from '../state/pid-file.js';
 import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
 import { CONSOLE_TO_PARENT, ForkMode, type Sys } from '../sys/sys.js';
 import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
+import { writeFastRecord } from './fast-record.js';
 import { BUILTIN_NAMES, chooseHandler } from './handler.js';
 import { listenFdsOf, withListenFds } from './listen-fds.js';
 
@@ -143,6 +144,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       });
       step('engine waits for start');
       agent.channel.release();
+      writeFastRecord(store.dir(opts.id), state);
       store.write(opts.id, state);
       if (opts.pidFile) writePidFile(opts.pidFile, pid);
       return { state, agent };
@@ -177,6 +179,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     await sys.waitStart(startFd);
     step('init waits for start');
     agent.channel.release();
+    writeFastRecord(store.dir(opts.id), state);
     store.write(opts.id, state);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     return { state, agent };

@@ -12,14 +12,20 @@ import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
 import { containerStatus } from '../state/status.js';
 import { type ContainerState, StateStore } from '../state/store.js';
-import { AgentSys } from '../sys/agent.js';
-import { Channel } from '../sys/channel.js';
+import { AgentSys, execOperation } from '../sys/agent.js';
+import { Channel, errnoText } from '../sys/channel.js';
 import { SysError } from '../sys/sys.js';
-import { execPlanOf, hookState } from './common.js';
+import { execPlanOf, execRequestOf, hookState } from './common.js';
+import { LAUNCHER_START_ERRNO } from './fast-record.js';
 
 export async function startContainer(root: string, id: string, logger: Logger): Promise<void> {
   const store = new StateStore(root);
   const state = store.read(id);
+  const launcherErrno = takeLauncherStartErrno();
+  if (launcherErrno !== undefined) {
+    const failed = `${execOperation(execPlanOf(state))}: ${errnoText(launcherErrno).text}`;
+    throw new HakoError(`unable to start container process: ${failed}`);
+  }
   const status = containerStatus(state, { startSocket: store.startSocketPath(id) });
   if (status !== 'created') {
     throw new HakoError(`cannot start a container that is ${status}: "${id}"`);
@@ -39,16 +45,7 @@ export async function startCreated(store: StateStore, state: ContainerState, log
   try {
     const startHooks = spec.hooks?.startContainer;
     await runHooksInContainer(sys, startHooks, hookState(state, 'created'), 'startContainer');
-    await sys.exec({
-      path: plan.path,
-      argv: plan.argv,
-      env: plan.env,
-      closeFrom: plan.closeFrom,
-      seccomp: plan.seccomp && {
-        program: Buffer.from(plan.seccomp.program, 'base64'),
-        flags: plan.seccomp.flags,
-      },
-    });
+    await sys.exec(execRequestOf(plan));
   } catch (err) {
     socket.destroy();
     if (err instanceof SysError) {
@@ -60,6 +57,16 @@ export async function startCreated(store: StateStore, state: ContainerState, log
     logger,
     warnOnly: true,
   });
+}
+
+/**
+ * The launcher started this container (it connected, unlinked the socket and sent the EXEC
+ * frame) but the exec failed: it hands the errno over for the error to be worded here, once.
+ */
+function takeLauncherStartErrno(): number | undefined {
+  const text = process.env[LAUNCHER_START_ERRNO];
+  delete process.env[LAUNCHER_START_ERRNO];
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /** Unix socket paths are limited to 107 bytes: a longer one is reached from its directory. */

@@ -3,7 +3,7 @@
  * request; its failure names the operation and its object.
  */
 import { HakoError } from '../errors.js';
-import { type Arg, Channel, nulList } from './channel.js';
+import { type Arg, Channel, encode, nulList } from './channel.js';
 import { errnoDescription } from './failure.js';
 import { deferStep } from './steps.js';
 import {
@@ -310,17 +310,30 @@ export class AgentSys implements Sys {
   }
 
   async exec(request: ExecRequest): Promise<void> {
-    const seccomp = request.seccomp;
-    const args: Arg[] = [
-      request.path,
-      nulList(request.argv),
-      nulList(request.env),
-      request.closeFrom,
-      seccomp ? seccomp.program : new Uint8Array(0),
-      seccomp ? seccomp.flags : 0,
-    ];
-    await this.answer(Op.EXEC, args, `exec ${request.path}`, true);
+    await this.answer(Op.EXEC, execArgs(request), execOperation(request), true);
   }
+}
+
+function execArgs(request: ExecRequest): Arg[] {
+  const seccomp = request.seccomp;
+  return [
+    request.path,
+    nulList(request.argv),
+    nulList(request.env),
+    request.closeFrom,
+    seccomp ? seccomp.program : new Uint8Array(0),
+    seccomp ? seccomp.flags : 0,
+  ];
+}
+
+/** How a failed EXEC names itself: `exec /bin/sh: <errno text>`. */
+export function execOperation(request: { path: string }): string {
+  return `exec ${request.path}`;
+}
+
+/** The EXEC request as bytes on the wire, for a client other than this one (the launcher). */
+export function execFrame(request: ExecRequest): Buffer {
+  return encode(Op.EXEC, execArgs(request));
 }
 
 export { Resolve };
