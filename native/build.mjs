@@ -1,8 +1,9 @@
-// Builds hako's native agent (native/*.c) with the system C compiler. Plain JavaScript so that it
-// runs from `npm install` before anything is compiled. Usage: node native/build.mjs <outDir>
+// Builds hako's native parts with the system C compiler: the agent (native/*.c) and the engine's
+// signal library (native/engine/signals.c). Plain JavaScript so that it runs from `npm install`
+// before anything is compiled. Usage: node native/build.mjs <outDir>
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -13,42 +14,62 @@ const NO_COMPILER =
 /**
  * Compiles every native/*.c into the one `<outDir>/hako-agent`, creating `outDir` if needed.
  *
- * Uses `$CC` (which may carry arguments, e.g. `ccache gcc`) or `cc`. The agent is linked
- * statically when the C library allows it on this machine, so that it starts without loading
- * any shared library; otherwise it is linked dynamically. The binary is written under a
- * temporary name and renamed into place, so an agent that is running is never overwritten.
+ * The agent is linked statically when the C library allows it on this machine, so that it
+ * starts without loading any shared library; otherwise it is linked dynamically.
  *
  * @param {string} outDir directory that receives the `hako-agent` executable
  * @returns {void}
  * @throws {Error} when no C compiler is found, or when the source does not compile
  */
 export function buildAgent(outDir) {
-  const [cc, ...ccArgs] = (process.env.CC ?? '').trim().split(/\s+/).filter(Boolean);
-  const compiler = cc ?? 'cc';
-  const probe = spawnSync(compiler, [...ccArgs, '--version'], { stdio: 'ignore' });
-  if (probe.error) throw new Error(NO_COMPILER);
-
-  mkdirSync(outDir, { recursive: true });
-  const target = join(outDir, 'hako-agent');
-  const temporary = `${target}.${process.pid}.tmp`;
   // Sorted, so that the compiler sees the same command line on every machine.
   const sources = readdirSync(SOURCE_DIR)
     .filter((name) => name.endsWith('.c'))
     .sort()
     .map((name) => join(SOURCE_DIR, name));
-  const compile = (extra) =>
-    spawnSync(compiler, [...ccArgs, ...FLAGS, ...extra, '-o', temporary, ...sources], {
-      encoding: 'utf8',
-    });
-
   // Static first: it saves the dynamic loader's work at every container start. Distributions
   // without a static libc (or with CC set to a cross compiler) fail here; fall back quietly.
-  let result = compile(['-static']);
-  if (result.status !== 0) result = compile([]);
+  compileInto(join(outDir, 'hako-agent'), sources, [['-static'], []], join(SOURCE_DIR, '*.c'));
+}
+
+/**
+ * Compiles native/engine/signals.c into `<outDir>/hako-signals.so`, the shared library the
+ * Node engine loads with koffi (src/core/sys/signals.ts).
+ *
+ * @param {string} outDir directory that receives `hako-signals.so`
+ * @returns {void}
+ * @throws {Error} when no C compiler is found, or when the source does not compile
+ */
+export function buildSignalLibrary(outDir) {
+  const source = join(SOURCE_DIR, 'engine', 'signals.c');
+  compileInto(join(outDir, 'hako-signals.so'), [source], [['-shared', '-fPIC']], source);
+}
+
+/**
+ * Runs `$CC` (which may carry arguments, e.g. `ccache gcc`) or `cc` with each set of extra
+ * flags in turn until one succeeds. The output is written under a temporary name and renamed
+ * into place, so a file that is in use (a running agent, a loaded library) is never
+ * overwritten.
+ */
+function compileInto(target, sources, attempts, what) {
+  const [cc, ...ccArgs] = (process.env.CC ?? '').trim().split(/\s+/).filter(Boolean);
+  const compiler = cc ?? 'cc';
+  const probe = spawnSync(compiler, [...ccArgs, '--version'], { stdio: 'ignore' });
+  if (probe.error) throw new Error(NO_COMPILER);
+
+  mkdirSync(dirname(target), { recursive: true });
+  const temporary = `${target}.${process.pid}.tmp`;
+  let result;
+  for (const extra of attempts) {
+    result = spawnSync(compiler, [...ccArgs, ...FLAGS, ...extra, '-o', temporary, ...sources], {
+      encoding: 'utf8',
+    });
+    if (result.status === 0) break;
+  }
   if (result.status !== 0) {
     rmSync(temporary, { force: true });
     const detail = (result.stderr || result.error?.message || 'no output').trim();
-    throw new Error(`${compiler}: cannot compile ${join(SOURCE_DIR, '*.c')}: ${detail}`);
+    throw new Error(`${compiler}: cannot compile ${what}: ${detail}`);
   }
   renameSync(temporary, target);
 }
@@ -61,6 +82,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   try {
     buildAgent(outDir);
+    buildSignalLibrary(outDir);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
