@@ -1,12 +1,13 @@
-// Builds hako: the TypeScript CLI bundled by esbuild into dist/, and the native agent with the
-// system C compiler. Run by `npm install` (prepare) and `npm run build`.
+// Builds hako: the TypeScript CLI bundled by esbuild into dist/, and the native agent and the
+// engine's signal library with the system C compiler. Run by `npm install` (prepare) and
+// `npm run build`.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { spawnSync } from 'node:child_process';
 
-import { buildNative } from '../native/build.mjs';
+import { buildAgent, buildSignalLibrary } from '../native/build.mjs';
 
 /**
  * `node --build-snapshot`. Node says it has not verified child_process in snapshots;
@@ -38,7 +39,8 @@ for (const name of readdirSync(dist)) {
 }
 
 try {
-  buildNative(dist);
+  buildAgent(dist);
+  buildSignalLibrary(dist);
 } catch (err) {
   console.error(`hako build: ${err.message}`);
   process.exit(1);

@@ -132,8 +132,8 @@ else
 	exit 1
 fi
 
-# SIGTERM interrupts the guest's read of stdin and the module returns: status 0, well
-# before podman's 10 s would run out and SIGKILL it (status 137).
+# SIGTERM ends the guest, waiting on stdin or not, as it ends a process: status 143 (128 +
+# SIGTERM), well before podman's 10 s would run out and SIGKILL it (status 137).
 say "podman stop: SIGTERM ends the wasm container's wait on stdin"
 echo "\$ podman stop wasm && podman wait wasm"
 pm stop wasm >/dev/null

@@ -55,8 +55,8 @@ describe('examples/mixed-pod/run.sh', () => {
     expect(out.stdout).toContain(`same network namespace: ${netns.infra}\n`);
   });
 
-  it('SIGTERM from podman stop ends the wasm container with status 0', () => {
-    expect(out.stdout).toMatch(/podman stop wasm && podman wait wasm\n0\n$/);
+  it('SIGTERM from podman stop ends the wasm container with status 143', () => {
+    expect(out.stdout).toMatch(/podman stop wasm && podman wait wasm\n143\n$/);
   });
 
   it('leaves no directory, mount or cgroup behind', () => {

@@ -3,11 +3,12 @@
  * annotations (`run.oci.handler`, `module.wasm.image/variant`) and hako's wasm handler runs
  * the module or component in the container. The fixtures are built from test/fixtures/wasm.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { compileWat } from '../../src/handlers/wasm/wat.js';
 import { buildComponent, buildWat } from '../fixtures/wasm/build.js';
 import { Containerd } from './containerd-env.js';
 import { IMAGE, PodmanEnv } from './podman-env.js';
@@ -19,7 +20,11 @@ const fixtures = mkdtempSync(join(tmpdir(), 'hako-e2e-wasm-'));
 beforeAll(async () => {
   const module = await buildWat(fixtures);
   const component = await buildComponent(module, fixtures);
-  const extra = { '/hello.wasm': module, '/hello.component.wasm': component };
+  // A guest that computes for ever and never calls WASI.
+  const spin = join(fixtures, 'spin.wasm');
+  writeFileSync(spin, await compileWat(
+    '(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))', 'spin.wat'));
+  const extra = { '/hello.wasm': module, '/hello.component.wasm': component, '/spin.wasm': spin };
   podman.setup(extra);
   await containerd.start(extra);
 }, 180_000);
@@ -59,6 +64,22 @@ describe('podman', () => {
     const trap = podman.run(['--rm', ...WASM, IMAGE, '/hello.wasm', 'trap']);
     expect(trap.stderr).toMatch(/trap/);
     expect(trap.status).toBe(134);
+  });
+
+  it('stop ends a guest that computes with SIGTERM: exit code 143, no SIGKILL', () => {
+    const started = podman.run(['-d', '--name', 'spinning', ...WASM, IMAGE, '/spin.wasm']);
+    expect(started.status, started.stderr).toBe(0);
+    expect(podman.inspect('spinning', '{{.State.Status}}')).toBe('running');
+
+    const began = performance.now();
+    const stop = podman.podman(['stop', '--time', '10', 'spinning']);
+    const ms = performance.now() - began;
+    expect(stop.stderr).toBe('');
+    expect(stop.status).toBe(0);
+    // podman would wait the whole 10 s and send SIGKILL (exit code 137) to a guest it missed.
+    expect(ms).toBeLessThan(5000);
+    expect(podman.inspect('spinning', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143');
+    podman.ok(['rm', 'spinning']);
   });
 
   it('compat-smart picks wasm for a .wasm entrypoint and Linux otherwise', () => {
