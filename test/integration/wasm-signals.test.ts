@@ -138,3 +138,20 @@ describe('a guest that waits in a WASI call', () => {
     }
   });
 });
+
+describe('SIGUSR1', () => {
+  it('does not open Node\'s inspector in the container', async () => {
+    const guest = await startGuest({ 'spin.wasm': await spinModule() }, ['/spin.wasm']);
+    await whileComputing(guest);
+    expect(suite.scratch.hako(['kill', guest.id, 'USR1']).status).toBe(0);
+    await new Promise((done) => setTimeout(done, 500));
+    // /proc/<pid>/net/tcp lists the sockets of the container's network namespace: port 9229
+    // is 240D, and state 0A is LISTEN.
+    const listening = readFileSync(`/proc/${guest.pid}/net/tcp`, 'utf8')
+      .split('\n')
+      .filter((line) => / [0-9A-F]{8}:240D [0-9A-F]{8}:0000 0A /.test(line));
+    expect(listening).toEqual([]);
+    const killed = await killAndTime(guest, 'TERM');
+    expect(killed.status).toBe(143);
+  });
+});

@@ -39,6 +39,10 @@ import {
 const ENGINE_FAILURE = 1;
 
 async function main(): Promise<number> {
+  // Node opens its inspector (127.0.0.1:9229, JavaScript for whoever connects) on SIGUSR1, and
+  // any process of the container, or of a pod sharing its network, may send it to pid 1 since
+  // Node handles it. A listener of our own replaces that handler, also while a guest computes.
+  process.on('SIGUSR1', () => undefined);
   if (process.argv[2] === TRANSPILE_FLAG) return transpile(process.argv[3], process.argv[4]);
   if (process.argv[2] === DESCRIBE_FLAG) return describe(process.argv.slice(3));
   const controlFd = Number(process.argv[2]);
