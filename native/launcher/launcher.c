@@ -62,6 +62,10 @@ static int parse_globals(int argc, char **argv, int *i, struct command *c)
 			}
 			if (strcmp(*flag, "--root") == 0)
 				c->root = value;
+			/* Node refuses another format; let it. */
+			if (strcmp(*flag, "--log-format") == 0 && strcmp(value, "text") != 0 &&
+			    strcmp(value, "json") != 0)
+				return -1;
 		}
 		if (!known)
 			return -1;

@@ -121,6 +121,7 @@ describe('the launcher', () => {
     expect(sameState(id)).toBe('created');
     for (const args of [
       ['--debug', 'state', id],
+      ['--log-format', 'xml', 'state', id],
       ['kill', '--all', id, 'KILL'],
       ['kill', id, 'NOSUCHSIGNAL'],
       ['delete', 'nosuchcontainer'],
