@@ -9,8 +9,7 @@
  * reads the config and starts the agent. The real move comes a few milliseconds later and
  * usually finds the way clear. Any failure is ignored: the real move words its own errors.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, readFileSync, write } from 'node:fs';
 import { join } from 'node:path';
 
 import { parseProcCgroup } from './paths.js';
@@ -25,7 +24,17 @@ const CANDIDATES: readonly [kind: 'v1' | 'v2', controller: string, mount: string
 
 export function primeCgroupMoves(procSelfCgroup?: string): void {
   const file = ownCgroupProcs(procSelfCgroup);
-  if (file) writeFile(file, String(process.pid)).catch(() => undefined);
+  if (file === undefined) return;
+  // Opened here, so that only the write goes to the thread pool and starts at once: an async
+  // open would queue the write behind whatever the main thread does next (spawning the agent,
+  // planning), which is most of the grace period.
+  let fd: number;
+  try {
+    fd = openSync(file, 'w');
+  } catch {
+    return;
+  }
+  write(fd, String(process.pid), () => closeSync(fd));
 }
 
 /** The cgroup.procs file of hako's own cgroup, when one of the usual mounts shows it. */

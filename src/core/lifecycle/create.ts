@@ -57,7 +57,6 @@ export interface Created {
 
 export async function createContainer(opts: CreateOptions): Promise<Created> {
   validateId(opts.id);
-  primeCgroupMoves();
   const bundle = resolve(opts.bundle);
   const started = performance.now();
   const step = (what: string) =>
@@ -85,6 +84,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const cgroup = createCgroup(opts.id, spec.linux?.cgroupsPath, resources, {
       log: opts.logger,
     });
+    // Not before: a move holds the cgroup mutex through its grace period, and mkdir needs it.
+    primeCgroupMoves();
     undo.push(() => removeCgroupQuietly(cgroup, opts.logger));
     store.writeCreating(opts.id, { cgroup: cgroup as unknown as JsonValue });
 
