@@ -16,19 +16,22 @@ export function joinCgroup(handle: CgroupHandle, pid: number): void {
 }
 
 /**
- * joinCgroup off the main thread. Moving a process between v1 cgroups waits for an RCU grace
- * period, about a millisecond per hierarchy: `create` lets the moves run while the agent
+ * joinCgroup with its wait off the main thread: `create` lets the moves run while the agent
  * mounts the rootfs, and waits for them before the workload can start.
  */
 export async function joinCgroupInBackground(handle: CgroupHandle, pid: number): Promise<void> {
-  for (const dir of allDirs(handle)) {
-    try {
-      await writeFile(join(dir, 'cgroup.procs'), String(pid));
-    } catch {
-      // The synchronous path words the error (a missing file, the errno).
-      writeCgroupFile(dir, 'cgroup.procs', String(pid));
-    }
+  const [first, ...rest] = allDirs(handle);
+  if (first === undefined) return;
+  // The first move may wait for an RCU grace period (prime.ts), so it goes to a libuv thread.
+  // The moves right after it do not wait, and an async write costs three trips through the
+  // thread pool (open, write, close): about 2 ms a hierarchy, against 0.1 ms written here.
+  try {
+    await writeFile(join(first, 'cgroup.procs'), String(pid));
+  } catch {
+    // The synchronous path words the error (a missing file, the errno).
+    writeCgroupFile(first, 'cgroup.procs', String(pid));
   }
+  for (const dir of rest) writeCgroupFile(dir, 'cgroup.procs', String(pid));
 }
 
 /** The processes in the container's cgroup and any cgroups the container made below it. */
