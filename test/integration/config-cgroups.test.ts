@@ -201,6 +201,25 @@ describe('cgroup v2 (in a private mount namespace with cgroup2 on /sys/fs/cgroup
     expect(out.after).toBe('absent');
   });
 
+  it('pause freezes through cgroup.freeze; state says so, with the launcher and without', () => {
+    const bundle = makeBundle(scratch, (spec) => {
+      spec.process!.args = ['sleep', '1000'];
+      spec.linux!.cgroupsPath = `/${path}-pause`;
+    });
+    const id = scratch.id('v2-pause');
+    const status = (env = '') => `$(${env} ${h} state ${id} | grep '"status"' | tr -dc a-z)`;
+    const out = fields(inV2(
+      `${h} run -d --bundle ${bundle} ${id} </dev/null >/dev/null 2>&1; ${h} pause ${id}; ` +
+      `echo paused=${status()}; echo node=${status('HAKO_NO_FAST_PATH=1')}; ` +
+      `echo frozen=$(grep frozen /sys/fs/cgroup/${path}-pause/cgroup.events | tr -dc 0-9); ` +
+      `${h} resume ${id}; echo resumed=${status()}; ${h} delete --force ${id}; ` +
+      `echo after=$(test -d /sys/fs/cgroup/${path}-pause && echo present || echo absent)`));
+    expect(out).toEqual({
+      paused: 'statuspaused', node: 'statuspaused', frozen: '1', resumed: 'statusrunning',
+      after: 'absent',
+    });
+  });
+
   // The kernel still has the v1 hierarchies: /proc/self/cgroup lists them too, at their root,
   // since hako (seeing v2) did not place the container in any of them.
   const v2Line = (text: string) => text.split('\n').find((l) => l.startsWith('0::'));
