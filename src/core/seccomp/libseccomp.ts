@@ -3,14 +3,14 @@
  *
  * Loading is deferred because most hako commands (state, kill, delete, ps) never compile a
  * filter, and koffi plus libseccomp cost a few milliseconds of every start. koffi is reached
- * through `createRequire` rather than a static import for the same reason: an ES import is
+ * through `distRequire` rather than a static import for the same reason: an ES import is
  * evaluated when this module is, a require only when `loadLibseccomp` runs.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { TypeObject } from 'koffi';
+import { distRequire } from '../dist.js';
 import { HakoError } from '../errors.js';
 
 type Koffi = typeof import('koffi');
@@ -63,7 +63,7 @@ export function loadLibseccomp(): Libseccomp {
 }
 
 function bind(): Libseccomp {
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const koffi = distRequire()('koffi') as Koffi;
   let lib: ReturnType<Koffi['load']>;
   try {
     lib = koffi.load(SONAME);

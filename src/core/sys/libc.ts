@@ -4,8 +4,8 @@
  * engine both do. koffi loads on first use: a command that needs none of this pays nothing.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
+import { distRequire } from '../dist.js';
 import { errnoText } from './channel.js';
 import { errnoMessage } from './failure.js';
 import { SysError } from './sys.js';
@@ -47,7 +47,7 @@ let libc: Libc | undefined;
 /** koffi and libc, bound once. Call before pivot_root: the host's files are needed. */
 export function loadLibc(): Libc {
   if (libc) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const koffi = distRequire()('koffi') as Koffi;
   const lib = koffi.load('libc.so.6');
   const f = (proto: string) => lib.func(proto) as unknown as Fn;
   libc = {

@@ -10,12 +10,9 @@
  * JavaScript involved. A later `process.on` for the same signal replaces it (libuv installs
  * its own handler), and removing that listener again leaves the signal dropped.
  */
-import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { HakoError } from '../errors.js';
+import { distFile } from '../dist.js';
 import { failure, loadLibc } from './libc.js';
 
 /**
@@ -32,7 +29,7 @@ const LIBRARY = 'hako-signals.so';
  */
 export function loadExitOnSignals(): () => void {
   const { koffi } = loadLibc();
-  const lib = koffi.load(signalLibraryPath());
+  const lib = koffi.load(distFile(LIBRARY));
   const exitOnSignal = lib.func('int hako_exit_on_signal(int sig)') as (sig: number) => number;
   return () => {
     for (const name of STOP_SIGNALS) {
@@ -41,16 +38,4 @@ export function loadExitOnSignals(): () => void {
       }
     }
   };
-}
-
-/** The built library: next to the bundled engine in dist/, or found from the source tree. */
-function signalLibraryPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    for (const candidate of [join(dir, LIBRARY), join(dir, 'dist', LIBRARY)]) {
-      if (existsSync(candidate)) return candidate;
-    }
-    dir = dirname(dir);
-  }
-  throw new HakoError(`${LIBRARY} not found: run \`npm run build\` in the hako directory`);
 }

@@ -2,12 +2,10 @@
  * Starts the native agent with its control socket on the descriptor after the preserved ones.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 
+import { distFile } from '../dist.js';
 import { HakoError } from '../errors.js';
 import { AgentSys } from './agent.js';
 import { Channel } from './channel.js';
@@ -30,19 +28,10 @@ export interface AgentOptions {
 
 let cachedPath: string | undefined;
 
-/** The built agent: next to the bundled CLI in dist/, or found from the source tree. */
+/** The built agent, dist/hako-agent of the tree hako runs from ($HAKO_AGENT overrides it). */
 export function agentPath(): string {
-  if (cachedPath) return cachedPath;
-  const fromEnv = process.env.HAKO_AGENT;
-  if (fromEnv) return (cachedPath = fromEnv);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    for (const candidate of [join(dir, 'hako-agent'), join(dir, 'dist', 'hako-agent')]) {
-      if (existsSync(candidate)) return (cachedPath = candidate);
-    }
-    dir = dirname(dir);
-  }
-  throw new HakoError('hako-agent not found: run `npm run build` in the hako directory');
+  cachedPath ??= process.env.HAKO_AGENT || distFile('hako-agent');
+  return cachedPath;
 }
 
 export function spawnAgent(options: AgentOptions): AgentProcess {

@@ -20,9 +20,9 @@
 
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
+import { distRequire } from '../../core/dist.js';
 import { HakoError } from '../../core/errors.js';
 
 export const DEFAULT_CACHE_DIR = '/var/cache/hako/wasm';
@@ -226,7 +226,7 @@ function transpilerVersion(): string {
 
 /** Finds a package's own package.json above its resolved entry (its exports hide it). */
 function packageVersion(name: string): string {
-  const require = createRequire(import.meta.url);
+  const require = distRequire();
   let dir = dirname(require.resolve(name));
   while (dir !== dirname(dir)) {
     try {
