@@ -42,14 +42,17 @@ class OutputFiles {
   }
 }
 
-/** `hako --root <scratch root> ...args`, stdout and stderr going to files. */
+/**
+ * `hako --root <scratch root> ...args`, stdout and stderr going to files; `launcher` runs
+ * another copy of bin/hako than the tree's.
+ */
 export function hakoDetached(
   scratch: Scratch,
   args: string[],
-  opts: Pick<SpawnSyncOptions, 'env'> = {},
+  { launcher = HAKO, ...opts }: Pick<SpawnSyncOptions, 'env'> & { launcher?: string } = {},
 ): Result {
   const files = new OutputFiles(scratch.dir);
-  const result = spawnSync(HAKO, ['--root', scratch.root, ...args], {
+  const result = spawnSync(launcher, ['--root', scratch.root, ...args], {
     stdio: ['ignore', files.fds[0], files.fds[1]],
     timeout: 30_000,
     ...opts,
