@@ -80,7 +80,8 @@ await esbuild.build({
 
 /**
  * One entry as one CommonJS file, names kept but whitespace dropped (a snapshot holds the
- * source). `import.meta.url` becomes the file's own URL.
+ * source). `import.meta.url` becomes the file's own URL, as it was when the file was loaded:
+ * in the snapshot, the build tree's, so hako's own files are found with src/core/dist.ts.
  */
 function commonJsBundle(entry, outfile) {
   return esbuild.build({
