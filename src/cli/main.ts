@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { HakoError } from '../core/errors.js';
 import { parseLogFormat, reportFatal } from '../core/log.js';
+import { keepStdioBlocking } from '../core/stdio.js';
 import { loggerFromArgv, normalizeArgv } from './argv.js';
 import { currentLogger, setLogger } from './globals.js';
 
@@ -228,6 +229,8 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[], program = buildProgram()): Promise<void> {
+  // Before anything writes: the caller's stdout and stderr stay blocking (core/stdio.ts).
+  keepStdioBlocking();
   setLogger(loggerFromArgv(argv));
   // A reader that goes away (`hako events ID | head -1`, `hako list | true`) ends the output,
   // as SIGPIPE ends runc, instead of an unhandled EPIPE and a stack trace. Only printing

@@ -46,7 +46,7 @@ export class Logger {
   readonly debugEnabled: boolean;
   private readonly format: LogFormat;
   private readonly file: string | undefined;
-  private readonly stderr: LogSink;
+  private readonly stderrOption: LogSink | undefined;
   private readonly now: () => Date;
   private fd = -1;
   private fileFailed = false;
@@ -55,8 +55,16 @@ export class Logger {
     this.debugEnabled = opts.debug === true;
     this.format = opts.format ?? 'text';
     this.file = opts.file === '' ? undefined : opts.file;
-    this.stderr = opts.stderr ?? process.stderr;
+    this.stderrOption = opts.stderr;
     this.now = opts.now ?? (() => new Date());
+  }
+
+  /**
+   * process.stderr only when a line is written: a logger made at start-up must not create the
+   * stream before the CLI has put its own in place (src/core/stdio.ts).
+   */
+  private get stderr(): LogSink {
+    return this.stderrOption ?? process.stderr;
   }
 
   /** True when log lines end up on stderr, so a fatal error must not be printed twice. */

@@ -27,6 +27,7 @@ import { DESCRIBE_FLAG } from '../plugins/registry.js';
 import { homeFromPasswd } from '../process/home.js';
 import { prepareProcess, withHome } from '../process/index.js';
 import { enterRootfs } from '../rootfs/index.js';
+import { keepStdioBlocking } from '../stdio.js';
 import { readFileInRoot } from '../sys/libc.js';
 import { LocalSys, preloadLocalSys } from '../sys/local.js';
 import { type EnginePlan, TRANSPILE_FLAG, readPlan, writeAnswer } from './handoff.js';
@@ -43,6 +44,9 @@ async function main(): Promise<number> {
   // any process of the container, or of a pod sharing its network, may send it to pid 1 since
   // Node handles it. A listener of our own replaces that handler, also while a guest computes.
   process.on('SIGUSR1', () => undefined);
+  // The guest writes to descriptors 1 and 2 directly; Node must not make them non-blocking
+  // under it, which it would do as soon as anything touched process.stderr (core/stdio.ts).
+  keepStdioBlocking();
   if (process.argv[2] === TRANSPILE_FLAG) return transpile(process.argv[3], process.argv[4]);
   if (process.argv[2] === DESCRIBE_FLAG) return describe(process.argv.slice(3));
   const controlFd = Number(process.argv[2]);
