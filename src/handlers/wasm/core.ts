@@ -66,7 +66,7 @@ export async function prepareCoreModule(bytes: Uint8Array, opts: WasiOptions): P
       stderr: opts.stderr ?? 2,
     });
 
-    const imports = wasi.getImportObject() as WebAssembly.Imports;
+    const imports = stdioWritesWait(wasi.getImportObject() as WebAssembly.Imports);
     const instance = await WebAssembly.instantiate(module, imports).catch((e: unknown) => {
       throw new HakoError(`${file}: cannot instantiate: ${errorMessage(e)}`);
     });
@@ -79,6 +79,39 @@ export async function prepareCoreModule(bytes: Uint8Array, opts: WasiOptions): P
       throw new HakoError(`${file}: ${errorMessage(e)}`);
     }
   };
+}
+
+/** WASI's errno for EAGAIN. */
+const WASI_EAGAIN = 6;
+
+let pause: Int32Array | undefined;
+
+/**
+ * node:wasi hands EAGAIN to the guest when its stdout or stderr is a full non-blocking pipe,
+ * and wasi-libc then drops what it meant to write. hako leaves those descriptors blocking
+ * (core/stdio.ts), but any other process holding the same pipe may make it non-blocking: so
+ * a write to descriptor 1 or 2 waits there, as it would on a blocking pipe. Writes the guest
+ * makes to its own files and sockets are left as they are.
+ */
+function stdioWritesWait(imports: WebAssembly.Imports): WebAssembly.Imports {
+  const out: WebAssembly.Imports = {};
+  for (const [name, functions] of Object.entries(imports)) {
+    const fdWrite = functions.fd_write;
+    if (typeof fdWrite !== 'function') {
+      out[name] = functions;
+      continue;
+    }
+    const waiting = (fd: number, ...rest: unknown[]): unknown => {
+      for (;;) {
+        const errno: unknown = fdWrite(fd, ...rest);
+        if (errno !== WASI_EAGAIN || (fd !== 1 && fd !== 2)) return errno;
+        pause ??= new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(pause, 0, 0, 1);
+      }
+    };
+    out[name] = { ...functions, fd_write: waiting };
+  }
+  return out;
 }
 
 /** Prepares and runs a core module: `prepareCoreModule` then the runner. */
