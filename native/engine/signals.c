@@ -17,10 +17,11 @@
 #include <unistd.h>
 
 /*
- * The flags of descriptors 0 to 2 when the engine loaded this library. Node's streams may make
- * a stdio pipe non-blocking later, and that flag belongs to the open file, shared with
- * whoever else holds it (a shell, conmon): Node puts the flags back when it exits, and so does
- * the handler before _exit skips that.
+ * The flags of descriptors 0 to 2 when the engine loaded this library. hako's own streams
+ * leave them alone (src/core/stdio.ts), but a plugin handler reading process.stdin makes a
+ * stdin pipe non-blocking, and that flag belongs to the open file, shared with whoever else
+ * holds it (a shell, conmon): Node puts the flags back when it exits, and so does the handler
+ * before _exit skips that.
  */
 static int stdio_flags[3] = { -1, -1, -1 };
 
