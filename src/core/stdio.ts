@@ -14,8 +14,9 @@
  * replaced: a terminal or a file still gets Node's stream (a terminal is reopened by libuv,
  * a file is written synchronously, neither changes the caller's flags).
  *
- * stdin is left to Node: neither the CLI nor the engine reads it from a pipe (the guest reads
- * descriptor 0 directly), and a replacement would have to read without blocking the loop.
+ * stdin is left to Node: the engine never reads process.stdin (the guest reads descriptor 0
+ * directly), the CLI only for `update -`, and a replacement would have to read without
+ * blocking the event loop.
  */
 import { fstatSync, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
