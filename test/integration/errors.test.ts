@@ -170,6 +170,17 @@ describe('a create refused before setup', () => {
     expect(message).toContain('--console-socket');
   });
 
+  it('a --root that cannot be made (in /proc): an error, not a hang', () => {
+    const id = scratch.id('bad');
+    const bundle = scratch.bundle();
+    const result = hakoDetached(scratch, ['--root', '/proc/hako-no-root', 'create', '--bundle',
+      bundle, id]);
+    expect(result.status).toBe(1);
+    expect(lines(result.stderr)).toHaveLength(1);
+    expect(result.stderr).toContain(
+      'create state root /proc/hako-no-root: no such file or directory (ENOENT)');
+  });
+
   it('a missing argument is reported in the log file too', () => {
     const log = logPath();
     const result = hakoDetached(scratch, ['--log', log, '--log-format', 'json', 'create']);

@@ -4,6 +4,7 @@ import {
 import { join, resolve } from 'node:path';
 
 import { HakoError } from '../errors.js';
+import { mkdirAll } from '../mkdir-all.js';
 import { nodeErrorDescription } from '../sys/failure.js';
 import type { Spec } from '../spec/types.js';
 import { validateId } from './id.js';
@@ -180,7 +181,7 @@ export class StateStore {
   reserve(id: string): string {
     const dir = this.dir(id);
     try {
-      mkdirSync(this.root, { recursive: true, mode: 0o700 });
+      mkdirAll(this.root, 0o700);
     } catch (err) {
       throw new HakoError(`create state root ${this.root}: ${reason(err)}`);
     }

@@ -19,11 +19,12 @@
  */
 
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { distRequire } from '../../core/dist.js';
 import { HakoError } from '../../core/errors.js';
+import { mkdirAll } from '../../core/mkdir-all.js';
 
 export const DEFAULT_CACHE_DIR = '/var/cache/hako/wasm';
 export const CACHE_DIR_ENV = 'HAKO_WASM_CACHE';
@@ -95,9 +96,12 @@ export async function transpileCached(
 
   // Only hako writes here and the ES module in it is code hako will run: others may not
   // write, nor list what is there (see above).
-  await mkdir(cacheDir, { recursive: true, mode: DIR_MODE }).catch((e: NodeJS.ErrnoException) => {
+  try {
+    mkdirAll(cacheDir, DIR_MODE);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
     throw new HakoError(`wasm cache ${cacheDir}: cannot create: ${e.code ?? e.message}`);
-  });
+  }
   const manifest = await transpile(bytes, file, transpiler);
   await publish(cacheDir, dir, manifest.files, transpiler);
   return entry(dir, manifest.manifest, false);
