@@ -153,12 +153,12 @@ static int parse_signal(const char *text)
 	return -1;
 }
 
-/* kill: the signal to the init of a container that is not stopped. */
+/* kill: the signal to the init of a created or running container (Node thaws a paused one). */
 int fast_kill(struct record *r, const char *signal)
 {
 	int signo = parse_signal(signal);
 	int status = container_status(r);
-	if (signo < 0 || status < 0 || status == STOPPED)
+	if (signo < 0 || (status != CREATED && status != RUNNING))
 		return -1;
 	return kill((pid_t)r->pid, signo) == 0 ? 0 : -1;
 }

@@ -103,6 +103,28 @@ describe('the launcher', () => {
     expect(leftovers(scratch, id, bundle, [pid])).toEqual([]);
   });
 
+  it('leaves KILL of a paused container to Node, which thaws it so that it dies', async () => {
+    const { id, bundle, pid } = created(SLEEPER);
+    expect(launcherOnly(['start', id]).status).toBe(0);
+    expect(scratch.hako(['pause', id]).status).toBe(0);
+    expect(launcherOnly(['kill', id, 'KILL'])).toEqual(HANDED_TO_NODE);
+    expect(scratch.hako(['kill', id, 'KILL']).status).toBe(0);
+    await waitFor(() => !isLive(pid), 'the paused init to die');
+    expect(sameState(id)).toBe('stopped');
+    expect(launcherOnly(['delete', id]).status).toBe(0);
+    expect(leftovers(scratch, id, bundle, [pid])).toEqual([]);
+  });
+
+  it('refuses to start a paused created container, naming its status', () => {
+    const { id } = created(SLEEPER);
+    expect(scratch.hako(['pause', id]).status).toBe(0);
+    expect(launcherOnly(['start', id])).toEqual(HANDED_TO_NODE);
+    const refused = scratch.hako(['start', id]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('cannot start a container that is paused');
+    expect(scratch.hako(['delete', '--force', id]).status).toBe(0);
+  });
+
   it('prints the same state as Node for annotations that look like its keys', () => {
     const tricky = { a: '"pid": 5,\n  "status": "x"', b: '<&>\u2028', c: '\0' };
     const { id } = created(SLEEPER, (spec) => {

@@ -1,7 +1,7 @@
 /** `kill`: a signal to the container's init, or with --all to every process of its cgroup. */
 import { constants } from 'node:os';
 
-import { killAll } from '../cgroups/index.js';
+import { isFrozen, killAll, thaw } from '../cgroups/index.js';
 import { HakoError } from '../errors.js';
 import { containerStatus } from '../state/status.js';
 import { StateStore } from '../state/store.js';
@@ -33,14 +33,18 @@ export async function killContainer(
   const signo = parseSignal(signal);
   const store = new StateStore(root);
   const state = store.read(id);
-  const status = containerStatus(state, { startSocket: store.startSocketPath(id) });
+  const cgroup = cgroupOf(state);
+  const status = containerStatus(state, {
+    startSocket: store.startSocketPath(id),
+    isFrozen: () => isFrozen(cgroup),
+  });
   if (status === 'stopped') {
     // runc: `kill --all` of a stopped container succeeds, a plain kill does not.
     if (all) return;
     throw new HakoError('container not running');
   }
   if (all) {
-    await killAll(cgroupOf(state), signo);
+    await killAll(cgroup, signo);
     return;
   }
   try {
@@ -50,4 +54,7 @@ export async function killContainer(
     if (code === 'ESRCH') throw new HakoError('container not running');
     throw new HakoError(`kill ${state.pid} with signal ${signo}: ${code}`);
   }
+  // A frozen process acts on SIGKILL only once thawed: runc thaws a paused container it kills,
+  // and podman and containerd wait for it to exit. Other signals wait for `resume`, as runc's.
+  if (status === 'paused' && signo === constants.signals.SIGKILL) await thaw(cgroup);
 }

@@ -6,6 +6,7 @@ import { unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 
+import { isFrozen } from '../cgroups/index.js';
 import { HakoError } from '../errors.js';
 import { runHooksInContainer } from '../hooks/in-container.js';
 import { runHooks } from '../hooks/run.js';
@@ -15,7 +16,7 @@ import { type ContainerState, StateStore } from '../state/store.js';
 import { AgentSys, execOperation } from '../sys/agent.js';
 import { Channel, errnoText } from '../sys/channel.js';
 import { SysError } from '../sys/sys.js';
-import { execPlanOf, execRequestOf, hookState } from './common.js';
+import { cgroupOf, execPlanOf, execRequestOf, hookState } from './common.js';
 import { LAUNCHER_START_ERRNO } from './fast-record.js';
 
 export async function startContainer(root: string, id: string, logger: Logger): Promise<void> {
@@ -26,7 +27,12 @@ export async function startContainer(root: string, id: string, logger: Logger): 
     const failed = `${execOperation(execPlanOf(state))}: ${errnoText(launcherErrno).text}`;
     throw new HakoError(`unable to start container process: ${failed}`);
   }
-  const status = containerStatus(state, { startSocket: store.startSocketPath(id) });
+  const cgroup = cgroupOf(state);
+  // A paused created container: its init is frozen and would never take the connection.
+  const status = containerStatus(state, {
+    startSocket: store.startSocketPath(id),
+    isFrozen: () => isFrozen(cgroup),
+  });
   if (status !== 'created') {
     throw new HakoError(`cannot start a container that is ${status}: "${id}"`);
   }
