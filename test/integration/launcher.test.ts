@@ -125,6 +125,16 @@ describe('the launcher', () => {
     expect(scratch.hako(['delete', '--force', id]).status).toBe(0);
   });
 
+  it('delete --force takes away a container whose state.json is damaged, in Node too', () => {
+    for (const env of [{}, { HAKO_NO_FAST_PATH: '1' }]) {
+      const { id, bundle, pid } = created(SLEEPER);
+      writeFileSync(join(scratch.root, id, 'state.json'), '');
+      const deleted = scratch.hako(['delete', '--force', id], { env: { ...process.env, ...env } });
+      expect(deleted).toMatchObject({ status: 0, stderr: '' });
+      expect(leftovers(scratch, id, bundle, [pid])).toEqual([]);
+    }
+  });
+
   it('prints the same state as Node for annotations that look like its keys', () => {
     const tricky = { a: '"pid": 5,\n  "status": "x"', b: '<&>\u2028', c: '\0' };
     const { id } = created(SLEEPER, (spec) => {

@@ -10,7 +10,7 @@ import { HakoError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
 import { containerStatus } from '../state/status.js';
-import { StateStore } from '../state/store.js';
+import { type ContainerState, StateStore } from '../state/store.js';
 import { cgroupOf, hookState, killAndWait, removeCgroupQuietly } from './common.js';
 
 export async function deleteContainer(
@@ -20,10 +20,11 @@ export async function deleteContainer(
   logger: Logger,
 ): Promise<void> {
   const store = new StateStore(root);
-  const state = store.tryRead(id);
+  const state = readUnlessForced(store, id, force);
   if (state === null) {
-    // A directory without a state is a create that failed half-way or is still running;
-    // only --force may take it away, with the cgroup that create had made and what is in it.
+    // A directory without a state is a create that failed half-way or is still running (or
+    // one whose state.json was damaged); only --force may take it away, with the cgroup that
+    // create had made and what is in it.
     if (force) {
       const creating = store.readCreating(id);
       if (creating) {
@@ -59,6 +60,16 @@ export async function deleteContainer(
     warnOnly: true,
   });
   store.remove(id);
+}
+
+/** The state, or null when there is none, or with --force when it cannot be read. */
+function readUnlessForced(store: StateStore, id: string, force: boolean): ContainerState | null {
+  try {
+    return store.tryRead(id);
+  } catch (err) {
+    if (force && err instanceof HakoError) return null;
+    throw err;
+  }
 }
 
 /** Processes the container left behind (exec'd ones, or all of them without a pid ns). */
