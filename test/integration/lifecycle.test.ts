@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { HAKO, Scratch } from './helpers.js';
+import { HAKO, Scratch, processesMentioning } from './helpers.js';
 import {
   cgroupDirs, cmdline, hakoAsync, hakoDetached, isLive, leftovers, lines, stateOf, statusOf,
   waitFor,
@@ -258,8 +258,12 @@ describe('an interrupted create', () => {
       const id = scratch.id('intr');
       const mark = join(scratch.dir, `${id}.hook`);
       // A createRuntime hook holds create while its cgroup, agent and init exist.
+      // The hook's `sleep` is a process of its own (`:` keeps sh from exec'ing it).
+      const nap = `sleep 7.${process.pid}`;
       const bundle = scratch.bundle((spec) => {
-        spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${mark}; sleep 5`] }] };
+        spec.hooks = {
+          createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${mark}; ${nap}; :`] }],
+        };
       });
       const running = hakoAsync(scratch, ['create', '--bundle', bundle, id]);
       await waitFor(() => existsSync(mark), 'the createRuntime hook');
@@ -267,6 +271,8 @@ describe('an interrupted create', () => {
       running.child.kill(signal);
       expect((await running.done).status).toBe(status);
       expect(leftovers(scratch, id, bundle)).toEqual([]);
+      // The hook and what it started are gone too.
+      await waitFor(() => processesMentioning(nap).length === 0, 'the hook to end', 2000);
       // The id is free again.
       expect(scratch.hako(['state', id]).status).toBe(1);
     });

@@ -45,6 +45,25 @@ const STDERR_KEEP = 16 * 1024;
 /** How long to wait for a hook's stderr to close after it exited (a child may hold it). */
 const DRAIN_GRACE_MS = 200;
 
+/** Hooks running now: a command ended by a signal ends them too (killRunningHooks). */
+const running = new Set<ChildProcess>();
+
+/**
+ * SIGKILL to every hook still running, for a hako that is about to exit on a signal: a hook
+ * may wait for the container it was told about, and would be left behind, reparented to init.
+ */
+export function killRunningHooks(): void {
+  for (const child of running) killGroup(child);
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
 function runHook(hook: Hook, input: string, kind: string, logger?: Logger): Promise<void> {
   const what = `${kind} hook ${hook.path}`;
   const [argv0, ...rest] = hook.args ?? [hook.path];
@@ -57,6 +76,8 @@ function runHook(hook: Hook, input: string, kind: string, logger?: Logger): Prom
         argv0: argv0 ?? hook.path,
         env: envObject(hook.env ?? []),
         stdio: ['pipe', 'ignore', 'pipe'],
+        // Its own process group, so that a kill reaches what the hook started too.
+        detached: true,
       });
     } catch (err) {
       // Arguments Node refuses outright, such as a NUL byte in a path.
@@ -64,6 +85,7 @@ function runHook(hook: Hook, input: string, kind: string, logger?: Logger): Prom
       return rejectPromise(new HakoError(`${what}: cannot execute: ${reason}`));
     }
 
+    running.add(child);
     let timedOut = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let settled = false;
@@ -73,13 +95,14 @@ function runHook(hook: Hook, input: string, kind: string, logger?: Logger): Prom
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            child.kill('SIGKILL');
+            killGroup(child);
           }, timeout * 1000);
     const stderr = new StderrTail(logger, what);
 
     const finish = (err?: HakoError): void => {
       if (settled) return;
       settled = true;
+      running.delete(child);
       clearTimeout(killTimer);
       clearTimeout(drainTimer);
       child.stderr?.destroy();

@@ -13,7 +13,7 @@ import {
 import { withDefaultDevices } from '../cgroups/default-devices.js';
 import { HakoError } from '../errors.js';
 import { runHooksInContainer } from '../hooks/in-container.js';
-import { runHooks } from '../hooks/run.js';
+import { killRunningHooks, runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
 import { enginePath } from '../engine/path.js';
 import { enterCgroupNamespace, enterNamespaces, planNamespaces } from '../namespaces/setup.js';
@@ -198,6 +198,7 @@ const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 function undoOnSignals(undo: Undo): { dispose(): void } {
   const handler = (signal: NodeJS.Signals) => {
     for (const name of INTERRUPTS) process.removeListener(name, handler);
+    killRunningHooks();
     void undo.run().finally(() => process.exit(128 + (osConstants.signals[signal] ?? 0)));
   };
   for (const name of INTERRUPTS) process.on(name, handler);
