@@ -4,7 +4,6 @@
  * mount or process is left behind.
  */
 import { constants } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import {
@@ -13,7 +12,7 @@ import {
 import { withDefaultDevices } from '../cgroups/default-devices.js';
 import { HakoError } from '../errors.js';
 import { runHooksInContainer } from '../hooks/in-container.js';
-import { killRunningHooks, runHooks } from '../hooks/run.js';
+import { runHooks } from '../hooks/run.js';
 import type { Logger } from '../log.js';
 import { enginePath } from '../engine/path.js';
 import { enterCgroupNamespace, enterNamespaces, planNamespaces } from '../namespaces/setup.js';
@@ -31,6 +30,7 @@ import { writePidFile } from '../state/pid-file.js';
 import { type AgentProcess, spawnAgent } from '../sys/spawn.js';
 import { CONSOLE_TO_PARENT, ForkMode, type Sys } from '../sys/sys.js';
 import { type ExecPlan, hookState, killAndWait, removeCgroupQuietly } from './common.js';
+import { Undo, explainOomKill, undoOnSignals } from './create-undo.js';
 import { writeFastRecord } from './fast-record.js';
 import { BUILTIN_NAMES, chooseHandler } from './handler.js';
 import { listenFdsOf, withListenFds } from './listen-fds.js';
@@ -79,11 +79,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   // Interrupted (^C, a supervisor's SIGTERM), create undoes what it made, as on a failure.
   const interrupted = undoOnSignals(undo);
 
+  let made: CgroupHandle | undefined;
   try {
     const resources = withDefaultDevices(spec.linux?.resources, spec.linux?.devices);
     const cgroup = createCgroup(opts.id, spec.linux?.cgroupsPath, resources, {
       log: opts.logger,
     });
+    made = cgroup;
     // Not before: a move holds the cgroup mutex through its grace period, and mkdir needs it.
     primeCgroupMoves();
     undo.push(() => removeCgroupQuietly(cgroup, opts.logger));
@@ -185,28 +187,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     return { state, agent };
   } catch (err) {
+    const reason = made === undefined ? err : explainOomKill(err, made, spec);
     await undo.run();
-    throw err;
+    throw reason;
   } finally {
     interrupted.dispose();
   }
-}
-
-const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-/** Until disposed, a signal that would end hako runs `undo` first, then exits 128 + signal. */
-function undoOnSignals(undo: Undo): { dispose(): void } {
-  const handler = (signal: NodeJS.Signals) => {
-    for (const name of INTERRUPTS) process.removeListener(name, handler);
-    killRunningHooks();
-    void undo.run().finally(() => process.exit(128 + (osConstants.signals[signal] ?? 0)));
-  };
-  for (const name of INTERRUPTS) process.on(name, handler);
-  return {
-    dispose: () => {
-      for (const name of INTERRUPTS) process.removeListener(name, handler);
-    },
-  };
 }
 
 const { O_CREAT, O_TRUNC, O_WRONLY } = constants;
@@ -286,27 +272,5 @@ function checkSupported(spec: Spec, opts: CreateOptions): void {
   }
   if (!spec.process?.terminal && opts.consoleSocket) {
     throw new HakoError('--console-socket given but process.terminal is false in config.json');
-  }
-}
-
-/** Undo steps, run newest first; a failing step is logged and the others still run. */
-class Undo {
-  private readonly steps: (() => unknown)[] = [];
-
-  constructor(private readonly logger: Logger) {}
-
-  push(step: () => unknown): void {
-    this.steps.push(step);
-  }
-
-  /** Each step runs once, even when a signal and a failure both ask for the undo. */
-  async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        this.logger.debug(`cleanup: ${(err as Error).message}`);
-      }
-    }
   }
 }
