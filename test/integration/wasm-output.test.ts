@@ -189,18 +189,24 @@ describe('a guest that writes more than a pipe holds', () => {
     });
 });
 
+/** A guest that echoes its stdin, its stdout read slowly from a pipe this test holds. */
+function catGuest(kind: 'c' | 'component') {
+  const out = makePipe();
+  const input = makePipe();
+  const args = ['/cat.wasm', 'cat=-'];
+  const bundle = wasmBundle(suite.scratch, { 'cat.wasm': suite.fx[kind] }, args);
+  const id = suite.scratch.id('flags');
+  const received = join(suite.scratch.dir, `${id}.received`);
+  const reader = slowReader(out.read, received, 0);
+  return { out, input, args, bundle, id, received, reader };
+}
+
 describe('the caller\'s descriptors', () => {
   // create + start, as conmon and the containerd shim run a container: no `hako run` around
   // the engine whose own exit would put the flags back.
   it.each([['a core module', 'c'], ['a component', 'component']] as const)(
     'stay blocking while %s runs and after it is killed', async (_name, kind) => {
-      const out = makePipe();
-      const input = makePipe();
-      const args = ['/cat.wasm', 'cat=-'];
-      const bundle = wasmBundle(suite.scratch, { 'cat.wasm': suite.fx[kind] }, args);
-      const id = suite.scratch.id('flags');
-      const received = join(suite.scratch.dir, `${id}.received`);
-      const reader = slowReader(out.read, received, 0);
+      const { out, input, args, bundle, id, received, reader } = catGuest(kind);
 
       const created = exited(hakoSpawn(['create', '--bundle', bundle, id],
         [input.read, out.write, out.write]));
@@ -226,13 +232,7 @@ describe('the caller\'s descriptors', () => {
   // `hako run`: the guest's stdout and stderr are the caller's, through the CLI.
   it.each([['a core module', 'c'], ['a component', 'component']] as const)(
     'stay blocking while `hako run` runs %s and after it exits', async (_name, kind) => {
-      const out = makePipe();
-      const input = makePipe();
-      const args = ['/cat.wasm', 'cat=-'];
-      const bundle = wasmBundle(suite.scratch, { 'cat.wasm': suite.fx[kind] }, args);
-      const id = suite.scratch.id('flags');
-      const received = join(suite.scratch.dir, `${id}.received`);
-      const reader = slowReader(out.read, received, 0);
+      const { out, input, args, bundle, id, received, reader } = catGuest(kind);
 
       const status = exited(hakoSpawn(['run', '--bundle', bundle, id],
         [input.read, out.write, out.write]));
