@@ -170,14 +170,6 @@ describe('a create refused before setup', () => {
     expect(message).toContain('--console-socket');
   });
 
-  it('a memory limit too small for the setup: says the OOM killer ended the init', () => {
-    const message = createWith((spec) => {
-      spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 4096 } };
-    });
-    expect(message).toMatch(/^the kernel's OOM killer ended the container's init during setup: /);
-    expect(message).toContain('linux.resources.memory.limit 4096 is too small');
-  });
-
   it('a --root that cannot be made (in /proc): an error, not a hang', () => {
     const id = scratch.id('bad');
     const bundle = scratch.bundle();

@@ -35,9 +35,11 @@ export class Undo {
 
 /**
  * A memory limit too small for the container's setup gets the init OOM-killed mid-way, and
- * the step that was running only sees the agent vanish: say why instead.
+ * the step that was running only sees the agent vanish (a plain Error from the channel; what
+ * hako words itself is a HakoError and says what it knows): say why instead.
  */
 export function explainOomKill(err: unknown, cgroup: CgroupHandle, spec: Spec): unknown {
+  if (err instanceof HakoError || !(err instanceof Error)) return err;
   let kills = 0;
   try {
     kills = oomKills(cgroup);
@@ -48,7 +50,7 @@ export function explainOomKill(err: unknown, cgroup: CgroupHandle, spec: Spec): 
   const limit = spec.linux?.resources?.memory?.limit;
   const what = limit === undefined ? 'the memory limit' : `linux.resources.memory.limit ${limit}`;
   return new HakoError(`the kernel's OOM killer ended the container's init during setup: ` +
-    `${what} is too small (${(err as Error).message})`);
+    `${what} is too small (${err.message})`);
 }
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
