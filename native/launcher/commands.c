@@ -170,7 +170,8 @@ static int cgroup_empty(const char *dir)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT;
-	int empty = read_small_file(fd, "cgroup.procs", procs, sizeof(procs), NULL) == 0 && procs[0] == '\0';
+	int empty = read_small_file(fd, "cgroup.procs", procs, sizeof(procs), NULL) == 0 &&
+		    procs[0] == '\0';
 	DIR *d = empty ? fdopendir(fd) : NULL;
 	if (d == NULL) {
 		close(fd);
@@ -196,11 +197,13 @@ static int remove_inside(int dirfd, const char *keep)
 		    (keep && strcmp(e->d_name, keep) == 0))
 			continue;
 		if (e->d_type == DT_DIR) {
-			int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = openat(dirfd, e->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			ok = sub < 0 ? -1 : remove_inside(sub, NULL);
 			if (sub >= 0)
 				close(sub);
-			if (ok == 0 && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			if (ok == 0 && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 &&
+			    errno != ENOENT)
 				ok = -1;
 		} else if (unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT) {
 			ok = -1;
@@ -228,9 +231,9 @@ static int kill_and_wait(const struct record *r)
 
 /*
  * delete of a container without poststop hooks, stopped, created, or running with --force:
- * the init killed, its cgroups, which must be empty once the init is gone (Node kills what else is
- * left), then the state directory, state.json last, so that until the end Node could still
- * take over.
+ * the init killed, its cgroups, which must be empty once the init is gone (Node kills what
+ * else is left), then the state directory, state.json last, so that until the end Node could
+ * still take over.
  */
 int fast_delete(struct record *r, int force)
 {

@@ -108,7 +108,8 @@ static int valid_id(const char *id)
 	size_t n = strlen(id);
 	if (n == 0 || n > 255 || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return 0;
-	return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+,.-") == n;
+	return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			  "0123456789_+,.-") == n;
 }
 
 static int try_fast(int argc, char **argv)
