@@ -12,7 +12,7 @@ const FREEZE_TIMEOUT_MS = 5000;
 
 /** Moves a process (all its threads) into the container's cgroup in every hierarchy. */
 export function joinCgroup(handle: CgroupHandle, pid: number): void {
-  for (const dir of allDirs(handle)) writeCgroupFile(dir, 'cgroup.procs', String(pid));
+  for (const dir of containerDirs(handle)) writeCgroupFile(dir, 'cgroup.procs', String(pid));
 }
 
 /**
@@ -20,7 +20,7 @@ export function joinCgroup(handle: CgroupHandle, pid: number): void {
  * mounts the rootfs, and waits for them before the workload can start.
  */
 export async function joinCgroupInBackground(handle: CgroupHandle, pid: number): Promise<void> {
-  const [first, ...rest] = allDirs(handle);
+  const [first, ...rest] = containerDirs(handle);
   if (first === undefined) return;
   // The first move may wait for an RCU grace period (prime.ts), so it goes to a libuv thread.
   // The moves right after it do not wait, and an async write costs three trips through the
@@ -156,7 +156,8 @@ export function primaryDir(handle: CgroupHandle): string {
   return any;
 }
 
-function allDirs(handle: CgroupHandle): string[] {
+/** The container's own directory in each hierarchy, each once (comounted v1 ones share one). */
+export function containerDirs(handle: CgroupHandle): string[] {
   const dirs = new Set(Object.values(handle.v1));
   if (handle.v2 !== undefined) dirs.add(handle.v2);
   return [...dirs];

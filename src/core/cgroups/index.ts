@@ -1,7 +1,8 @@
 /** hako's cgroup manager: cgroupfs for v1, hybrid and v2 hierarchies. */
 export { createCgroup, updateResources } from './create.js';
 export {
-  freeze, frozenLine, isFrozen, joinCgroup, joinCgroupInBackground, killAll, listPids, thaw,
+  containerDirs, freeze, frozenLine, isFrozen, joinCgroup, joinCgroupInBackground, killAll,
+  listPids, thaw,
 } from './control.js';
 export { cpuMax, cpuSharesToWeight, blkioWeightToIoWeight, memorySwapToV2 } from './convert.js';
 export { CgroupFileError } from './files.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 
 import { HakoError } from '../errors.js';
+import { containerDirs } from './control.js';
 import { childDirs, removeDir, sleep } from './files.js';
 import type { CgroupHandle, CgroupLog } from './types.js';
 
@@ -43,8 +44,7 @@ export async function removeCgroup(
  * are parents, removed only when nothing else lives in them.
  */
 export function removalOrder(handle: CgroupHandle): { dir: string; leaf: boolean }[] {
-  const leaves = new Set(Object.values(handle.v1));
-  if (handle.v2 !== undefined) leaves.add(handle.v2);
+  const leaves = new Set(containerDirs(handle));
   const depth = (dir: string): number => dir.split('/').length;
   const dirs = [...new Set(handle.created)].sort((a, b) => depth(b) - depth(a));
   return dirs.map((dir) => ({ dir, leaf: leaves.has(dir) }));

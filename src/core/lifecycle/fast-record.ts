@@ -9,7 +9,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { frozenLine, removalOrder } from '../cgroups/index.js';
+import { containerDirs, frozenLine, removalOrder } from '../cgroups/index.js';
 import { formatGoJson } from '../log.js';
 import { type ContainerState, toRuncState } from '../state/store.js';
 import { execFrame } from '../sys/agent.js';
@@ -46,9 +46,7 @@ export function fastRecord(state: ContainerState): FastRecord | null {
   if (!hooks?.poststop?.length) lines.push('delete');
 
   const cgroup = cgroupOf(state);
-  const leaves = new Set(Object.values(cgroup.v1));
-  if (cgroup.v2 !== undefined) leaves.add(cgroup.v2);
-  for (const dir of leaves) lines.push(`cgroup-check ${dir}`);
+  for (const dir of containerDirs(cgroup)) lines.push(`cgroup-check ${dir}`);
   for (const { dir, leaf } of removalOrder(cgroup)) {
     lines.push(`cgroup-${leaf ? 'remove' : 'prune'} ${dir}`);
   }
